@@ -1,0 +1,18 @@
+// Builds the native backend (C + OpenMP + OpenBLAS) with node-gyp. Never fails the install: if the
+// addon cannot be built, lmlab runs on the pure-TypeScript reference backend and says so once.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+if (!existsSync(join(root, 'binding.gyp'))) process.exit(0);
+const force = process.argv.includes('--force');
+if (!force && existsSync(join(root, 'build', 'Release', 'lmlab_native.node'))) process.exit(0);
+const r = spawnSync('npx', ['--no-install', 'node-gyp', 'rebuild'], { cwd: root, stdio: 'inherit', shell: false });
+if (r.status !== 0) {
+  const r2 = spawnSync('npm', ['exec', '--', 'node-gyp', 'rebuild'], { cwd: root, stdio: 'inherit' });
+  if (r2.status !== 0) {
+    console.warn('lmlab: native backend could not be built; falling back to the reference backend (slow). Run `lmlab doctor` for details.');
+  }
+}
+process.exit(0);

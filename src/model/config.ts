@@ -76,7 +76,13 @@ export function formatIssues(source: string, issues: readonly z.core.$ZodIssue[]
 
 /** Validate a partial config and fill defaults and derived fields. `source` names where it came from. */
 export function resolveConfig(input: GPTConfigInput | unknown = {}, source = 'model config'): GPTConfig {
-  const r = GPTConfigSchema.safeParse(input ?? {});
+  // a resolved config (e.g. from a checkpoint) carries derived fields; they are recomputed here
+  let raw = input ?? {};
+  if (typeof raw === 'object' && raw !== null && ('d_head' in raw || 'rot_dims' in raw)) {
+    const { d_head: _d, rot_dims: _r, ...rest } = raw as Record<string, unknown>;
+    raw = rest;
+  }
+  const r = GPTConfigSchema.safeParse(raw);
   if (!r.success) throw new ConfigError(formatIssues(source, r.error.issues));
   const c = { ...r.data };
   if (c.n_kv_head === 0) c.n_kv_head = c.n_head;

@@ -68,7 +68,13 @@ export class TrainConfigError extends Error {
 
 /** Validate and resolve a training config (unknown keys and wrong types are errors naming the field). */
 export function resolveTrainConfig(input: unknown, source = 'train config'): ResolvedTrainConfig {
-  const r = TrainConfigSchema.safeParse(input ?? {});
+  let raw = input ?? {};
+  if (typeof raw === 'object' && raw !== null && typeof (raw as { model?: unknown }).model === 'object') {
+    // a saved run config holds the resolved model; drop its derived fields before validation
+    const { d_head: _d, rot_dims: _r, ...model } = (raw as { model: Record<string, unknown> }).model;
+    raw = { ...raw, model };
+  }
+  const r = TrainConfigSchema.safeParse(raw);
   if (!r.success) throw new TrainConfigError(formatIssues(source, r.error.issues));
   const model = resolveConfig(r.data.model, `${source}: model`);
   const cfg = { ...r.data, model };

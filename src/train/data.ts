@@ -20,6 +20,8 @@ export interface TokenSource {
   sampleBatch(rng: Rng, B: number, T: number): Batch;
   /** The i-th of a fixed set of validation batches (deterministic). */
   valBatch(i: number, nBatches: number, B: number, T: number): Batch;
+  /** The whole validation split (for `lmlab eval`). */
+  valTokensArray(): ArrayLike<number>;
   /** A short description for logs. */
   describe(): string;
 }
@@ -65,6 +67,10 @@ export class ArrayTokenSource implements TokenSource {
     const total = nBatches * B;
     const starts = Array.from({ length: B }, (_, b) => Math.floor(((i * B + b) * span) / Math.max(1, total - 1)));
     return this.fill(this.val, starts, T);
+  }
+
+  valTokensArray(): ArrayLike<number> {
+    return this.val;
   }
 
   describe(): string {

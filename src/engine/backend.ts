@@ -90,7 +90,9 @@ export interface Backend {
   /**
    * General matrix multiply: C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C.
    * A is stored [M,K] (or [K,M] when transA); B is stored [K,N] (or [N,K] when transB). Dense, row-major
-   * (lda = K or M, ldb = N or K, ldc = N). With `batch` > 1, matrices follow each other at the given strides.
+   * (lda = K or M, ldb = N or K, ldc = N). With `batch` > 1, matrices follow each other at the given strides
+   * (default: the dense sizes M*K, K*N, M*N; a stride of 0 reuses one matrix for every batch item).
+   * beta = 0 means C is not read (BLAS convention: NaN/Inf already in C do not propagate).
    */
   gemm(
     transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -160,7 +162,7 @@ export interface Backend {
     dqkv: Arr, dkvBias: KVBiasGrad | null, dout: Arr, qkv: Arr, att: Arr, kvBias: KVBias | null, s: AttnShape,
   ): void;
   /**
-   * Inference with a KV cache (forward only). qkv[B, Tn, (H + 2*KV) * D] holds the new tokens (already
+   * Inference with a KV cache (forward only; s.T is Tn). qkv[B, Tn, (H + 2*KV) * D] holds the new tokens (already
    * rotated); their keys/values are written to kCache/vCache[B, KV, Tmax, D] at positions pos0 … pos0+Tn-1,
    * then each new query attends to cache positions 0 … its own position (and to the bias slot).
    * out[B, Tn, H * D]; att, when not null, receives probabilities [B, H, Tn, pos0 + Tn + e].

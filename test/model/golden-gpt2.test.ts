@@ -8,7 +8,8 @@ import { createBackend } from '../../src/engine/index.ts';
 import { RefBackend } from '../../src/engine/ref/index.ts';
 import type { Backend } from '../../src/engine/backend.ts';
 import { openSafetensors } from '../../src/io/safetensors.ts';
-import { gpt2Config, loadGpt2, exportGpt2 } from '../../src/model/convert/gpt2.ts';
+import { loadGpt2, exportGpt2 } from '../../src/model/convert/gpt2.ts';
+import { hfConfig } from '../../src/model/convert/hf.ts';
 import { GPT } from '../../src/model/gpt.ts';
 import { AdamW, globalNorm } from '../../src/train/optimizer.ts';
 
@@ -35,7 +36,7 @@ async function backends(): Promise<Backend[]> {
 }
 
 function load(be: Backend): { model: GPT; ids: Int32Array; tg: Int32Array; B: number; T: number } {
-  const cfg = gpt2Config(hfCfg);
+  const cfg = hfConfig(hfCfg).config;
   const f = openSafetensors(join(FIX, 'model.safetensors'));
   const src = { has: (n: string) => f.tensors.has(n), shape: (n: string) => f.tensors.get(n)!.shape, readF32: (n: string) => f.readF32(n), names: () => f.tensors.keys() };
   const model = loadGpt2(be, cfg, src);

@@ -2,7 +2,7 @@
  * HF GPT-2 ⇄ lmlab canonical layout. HF stores Conv1D weights [in, out]; lmlab stores Linear [out, in],
  * so c_attn / c_proj / c_fc weights are transposed on the way in and out. lm_head is tied to wte.
  */
-import { resolveConfig, type GPTConfig } from '../config.ts';
+import type { GPTConfig } from '../config.ts';
 import { GPT, ModelError } from '../gpt.ts';
 import type { Backend } from '../../engine/backend.ts';
 
@@ -12,24 +12,6 @@ export interface TensorSource {
   shape(name: string): readonly number[];
   readF32(name: string): Float32Array;
   names(): Iterable<string>;
-}
-
-/** Normalise an HF GPT-2 config.json object into a GPTConfig. */
-export function gpt2Config(hf: Record<string, unknown>, source = 'config.json'): GPTConfig {
-  const num = (k: string, d?: number): number => {
-    const v = hf[k] ?? d;
-    if (typeof v !== 'number') throw new ModelError(`${source}: '${k}' must be a number (got ${JSON.stringify(hf[k])})`);
-    return v;
-  };
-  const act = String(hf['activation_function'] ?? 'gelu_new');
-  const activation = act === 'gelu_new' || act === 'gelu_pytorch_tanh' ? 'gelu_tanh' : act === 'gelu' ? 'gelu' : null;
-  if (!activation) throw new ModelError(`${source}: activation_function '${act}' is not supported (gelu_new, gelu_pytorch_tanh, gelu)`);
-  const C = num('n_embd');
-  return resolveConfig({
-    n_layer: num('n_layer'), n_head: num('n_head'), d_model: C, d_ff: hf['n_inner'] == null ? 4 * C : num('n_inner'),
-    vocab: num('vocab_size'), ctx: num('n_positions'), norm: 'layernorm', norm_eps: num('layer_norm_epsilon', 1e-5),
-    activation, positions: 'learned', parallel_residual: false, tied_embeddings: hf['tie_word_embeddings'] !== false, biases: true,
-  }, source);
 }
 
 function transpose(src: Float32Array, rows: number, cols: number): Float32Array {

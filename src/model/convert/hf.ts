@@ -13,54 +13,29 @@ import type { Backend } from '../../engine/backend.ts';
 import { openSafetensorsDir } from '../../io/safetensors.ts';
 import { resolveConfig, type GPTConfig } from '../config.ts';
 import { GPT, ModelError } from '../gpt.ts';
-import { gpt2Config, loadGpt2, type TensorSource } from './gpt2.ts';
+import { loadGpt2, type TensorSource } from './gpt2.ts';
+import { HfConfigError, parseHfConfig, type HfModelConfig } from '../../io/hfconfig.ts';
 
 export type HFArch = 'gpt2' | 'gpt_neox' | 'llama';
 
-function num(hf: Record<string, unknown>, k: string, source: string, d?: number): number {
-  const v = hf[k] ?? d;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelError(`${source}: '${k}' must be a number (got ${JSON.stringify(hf[k])})`);
-  return v;
-}
-
-/** GPT-NeoX (Pythia) config.json → GPTConfig. */
-export function neoxConfig(hf: Record<string, unknown>, source = 'config.json'): GPTConfig {
-  const act = String(hf['hidden_act'] ?? 'gelu');
-  const activation = act === 'gelu' ? 'gelu' : act === 'gelu_new' || act === 'gelu_fast' || act === 'gelu_pytorch_tanh' ? 'gelu_tanh' : null;
-  if (!activation) throw new ModelError(`${source}: hidden_act '${act}' is not supported for gpt_neox (gelu, gelu_new)`);
-  if (hf['attention_bias'] === false) throw new ModelError(`${source}: attention_bias=false is not supported for gpt_neox`);
-  return resolveConfig({
-    n_layer: num(hf, 'num_hidden_layers', source), n_head: num(hf, 'num_attention_heads', source), d_model: num(hf, 'hidden_size', source),
-    d_ff: num(hf, 'intermediate_size', source), vocab: num(hf, 'vocab_size', source), ctx: num(hf, 'max_position_embeddings', source, 2048),
-    norm: 'layernorm', norm_eps: num(hf, 'layer_norm_eps', source, 1e-5), activation, positions: 'rotary',
-    rotary_fraction: num(hf, 'rotary_pct', source, 0.25), rope_base: num(hf, 'rotary_emb_base', source, 10000),
-    parallel_residual: hf['use_parallel_residual'] !== false, tied_embeddings: hf['tie_word_embeddings'] === true, biases: true,
+/**
+ * Normalise any supported HF config.json (parsed and validated by io/hfconfig.ts) into a GPTConfig.
+ */
+export function hfConfig(hf: unknown, source = 'config.json'): { arch: HFArch; config: GPTConfig } {
+  let n: HfModelConfig;
+  try {
+    n = parseHfConfig(hf, source);
+  } catch (e) {
+    if (e instanceof HfConfigError) throw new ModelError(e.message);
+    throw e;
+  }
+  const config = resolveConfig({
+    n_layer: n.n_layer, n_head: n.n_head, n_kv_head: n.n_kv_head, d_model: n.d_model, d_ff: n.d_ff, vocab: n.vocab, ctx: n.ctx,
+    norm: n.norm, norm_eps: n.norm_eps, activation: n.activation, positions: n.positions,
+    rotary_fraction: n.positions === 'rotary' ? n.rotary_fraction : 1, rope_base: n.rope_base ?? 10000,
+    parallel_residual: n.parallel_residual, tied_embeddings: n.tied_embeddings, biases: n.biases,
   }, source);
-}
-
-/** Llama config.json → GPTConfig. */
-export function llamaConfig(hf: Record<string, unknown>, source = 'config.json'): GPTConfig {
-  const act = String(hf['hidden_act'] ?? 'silu');
-  if (act !== 'silu') throw new ModelError(`${source}: hidden_act '${act}' is not supported for llama (silu)`);
-  if (hf['attention_bias'] === true || hf['mlp_bias'] === true) throw new ModelError(`${source}: attention_bias / mlp_bias are not supported for llama`);
-  if (hf['rope_scaling'] != null) throw new ModelError(`${source}: rope_scaling is not supported yet`);
-  const H = num(hf, 'num_attention_heads', source);
-  return resolveConfig({
-    n_layer: num(hf, 'num_hidden_layers', source), n_head: H, n_kv_head: num(hf, 'num_key_value_heads', source, H),
-    d_model: num(hf, 'hidden_size', source), d_ff: num(hf, 'intermediate_size', source), vocab: num(hf, 'vocab_size', source),
-    ctx: num(hf, 'max_position_embeddings', source, 2048), norm: 'rmsnorm', norm_eps: num(hf, 'rms_norm_eps', source, 1e-6),
-    activation: 'swiglu', positions: 'rotary', rotary_fraction: 1, rope_base: num(hf, 'rope_theta', source, 10000),
-    parallel_residual: false, tied_embeddings: hf['tie_word_embeddings'] === true, biases: false,
-  }, source);
-}
-
-/** Normalise any supported HF config.json. */
-export function hfConfig(hf: Record<string, unknown>, source = 'config.json'): { arch: HFArch; config: GPTConfig } {
-  const t = hf['model_type'];
-  if (t === 'gpt2') return { arch: 'gpt2', config: gpt2Config(hf, source) };
-  if (t === 'gpt_neox') return { arch: 'gpt_neox', config: neoxConfig(hf, source) };
-  if (t === 'llama') return { arch: 'llama', config: llamaConfig(hf, source) };
-  throw new ModelError(`${source}: model_type ${JSON.stringify(t)} is not supported (gpt2, gpt_neox, llama)`);
+  return { arch: n.arch, config };
 }
 
 /** Copies named HF tensors into the model, checking shapes, and refuses unexpected tensors. */
@@ -152,9 +127,9 @@ export function loadLlama(backend: Backend, c: GPTConfig, src: TensorSource, sou
 export function loadHFModel(backend: Backend, dir: string): { model: GPT; arch: HFArch } {
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new ModelError(`${dir}: no config.json (expected a Hugging Face model directory)`);
-  let hf: Record<string, unknown>;
+  let hf: unknown;
   try {
-    hf = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+    hf = JSON.parse(readFileSync(cfgPath, 'utf8')) as unknown;
   } catch (e) {
     throw new ModelError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
   }

@@ -6,6 +6,8 @@ import type { GPT } from '../model/gpt.ts';
 import { latestCheckpoint, loadModelWeights, CheckpointError } from './checkpoint.ts';
 import { resolveTrainConfig, type ResolvedTrainConfig } from './config.ts';
 import { bytesSource, DataError, type TokenSource } from './data.ts';
+import { openShards } from '../data/shards.ts';
+import { readTokenizerFile } from '../data/hf.ts';
 
 /** Turns text into token ids and back. */
 export interface TextCodec {
@@ -24,7 +26,10 @@ export const bytesCodec: TextCodec = {
 /** The codec of a run's data. */
 export function textCodec(cfg: ResolvedTrainConfig): TextCodec {
   if (dataFormat(cfg) === 'bytes') return bytesCodec;
-  throw new DataError(`${cfg.data}: token shards need the tokenizer from the data layer (not available in this build)`);
+  const path = join(cfg.data, 'tokenizer.json');
+  if (!existsSync(path)) throw new DataError(`${cfg.data}: no tokenizer.json beside the shards`);
+  const tok = readTokenizerFile(path);
+  return { name: path, encode: (t) => Array.from(tok.encode(t)), decode: (ids) => tok.decode(ids) };
 }
 
 function dataFormat(cfg: ResolvedTrainConfig): 'bytes' | 'shards' {
@@ -34,8 +39,9 @@ function dataFormat(cfg: ResolvedTrainConfig): 'bytes' | 'shards' {
 
 /** The training data named by a config. */
 export function openTrainingData(cfg: ResolvedTrainConfig): TokenSource {
+  if (!cfg.data || !existsSync(cfg.data)) throw new DataError(`data: '${cfg.data}' does not exist (a text file, or a shard directory from \`lmlab data build\`)`);
   if (dataFormat(cfg) === 'bytes') return bytesSource(cfg.data, cfg.val_fraction);
-  throw new DataError(`${cfg.data}: shard directories are not supported by this build yet; pass a text file`);
+  return openShards(cfg.data);
 }
 
 /** Load a run directory (latest checkpoint) or one checkpoint directory, with its config and codec. */

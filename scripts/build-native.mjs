@@ -8,9 +8,19 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (!existsSync(join(root, 'binding.gyp'))) process.exit(0);
 const force = process.argv.includes('--force');
 if (!force && existsSync(join(root, 'build', 'Release', 'lmlab_native.node'))) process.exit(0);
-const r = spawnSync('npx', ['--no-install', 'node-gyp', 'rebuild'], { cwd: root, stdio: 'inherit', shell: false });
+// node-gyp downloads Node's headers unless told where they are; use the ones installed beside this node
+// (distro and nodesource packages ship them in <prefix>/include/node), so an offline machine can build.
+const args = ['rebuild'];
+const prefix = join(dirname(process.execPath), '..');
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) {
+  args.push(`--nodedir=${prefix}`);
+}
+const gypJs = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const r = existsSync(gypJs)
+  ? spawnSync(process.execPath, [gypJs, ...args], { cwd: root, stdio: 'inherit', shell: false })
+  : spawnSync('npx', ['--no-install', 'node-gyp', ...args], { cwd: root, stdio: 'inherit', shell: false });
 if (r.status !== 0) {
-  const r2 = spawnSync('npm', ['exec', '--', 'node-gyp', 'rebuild'], { cwd: root, stdio: 'inherit' });
+  const r2 = spawnSync('npm', ['exec', '--', 'node-gyp', ...args], { cwd: root, stdio: 'inherit' });
   if (r2.status !== 0) {
     console.warn('lmlab: native backend could not be built; falling back to the reference backend (slow). Run `lmlab doctor` for details.');
   }

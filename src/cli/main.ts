@@ -1,6 +1,13 @@
 /** lmlab command line: a thin shell over the library. Each area registers its commands. */
 import { Command } from 'commander';
-import { register as registerEngine } from './engine.ts';
+import { register as engine } from './engine.ts';
+import { register as data } from './data.ts';
+import { register as store } from './store.ts';
+import { register as scaling } from './scaling.ts';
+import { register as emergence } from './emergence.ts';
+import { register as memorization } from './memorization.ts';
+import { register as report } from './report.ts';
+import { register as study } from './study.ts';
 
 const program = new Command();
 program
@@ -9,17 +16,16 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
-registerEngine(program);
+for (const register of [study, engine, data, store, scaling, emergence, memorization, report]) register(program);
 
-// Areas developed alongside the engine register themselves when present.
-for (const area of ['data', 'scaling', 'emergence', 'memorization', 'phenomena', 'interop', 'study']) {
+// commands of areas still being built register themselves when their module is present
+for (const area of ['phenomena', 'experiment']) {
   const url = new URL(`./${area}.ts`, import.meta.url);
   try {
     const mod = (await import(url.href)) as { register?: (p: Command) => void };
     mod.register?.(program);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(`${area}.ts`)) throw e;
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(`${area}.ts`)) throw e;
   }
 }
 

@@ -13,6 +13,10 @@ import { Store } from '../store/store.ts';
 import { planGrid, runSweep, type ModelShape, type SweepPlan } from '../store/sweep.ts';
 import type { TrainConfigInput } from '../train/config.ts';
 import { fitOffsetPowerLaw, type OffsetPowerFit } from '../scaling/powerlaw.ts';
+import { Rng } from '../engine/rng.ts';
+import { renderReport } from '../report/render.ts';
+import { reportFromStore } from '../report/store.ts';
+import type { ReportInput } from '../report/types.ts';
 
 export interface StudyPreset {
   name: 'quick' | 'full';
@@ -136,8 +140,52 @@ export function scalingStep(o: StudyOptions, store: Store, plan: SweepPlan): Sca
   return result;
 }
 
+/**
+ * Bootstrap curves of L(N) = E + A·N^-α: resample the points with replacement, refit, evaluate on the grid.
+ * Resamples with fewer than 3 distinct N cannot be fitted and are skipped (their count is reported).
+ */
+export function bootstrapCurves(points: { N: number; loss: number }[], grid: number[], K: number, seed: number): { curves: number[][]; used: number } {
+  const rng = new Rng(seed), curves: number[][] = [];
+  for (let k = 0; k < K; k++) {
+    const idx = points.map(() => rng.int(points.length));
+    if (new Set(idx.map((i) => points[i]!.N)).size < 3) continue;
+    try {
+      const f = fitOffsetPowerLaw(idx.map((i) => points[i]!.N), idx.map((i) => points[i]!.loss), { holdoutFactor: 0 });
+      curves.push(grid.map((x) => f.E + f.A * Math.pow(x, -f.alpha)));
+    } catch { /* a resample the fit could not converge on */ }
+  }
+  return { curves, used: curves.length };
+}
+
+/** Step 5: the report (self-contained HTML + SVG figures) from the store and the study's results. */
+export async function reportStep(o: StudyOptions, plan: SweepPlan, scaling: ScalingResult): Promise<string> {
+  const dir = studyDir(o.workspace);
+  const input: ReportInput = reportFromStore(o.workspace, { sweep: plan.id, title: `lmlab study (${o.preset.name} preset)` });
+  const pts = scaling.points;
+  const lo = pts[0]!.N / 1.5, hi = pts[pts.length - 1]!.N * 1.5;
+  const grid = Array.from({ length: 40 }, (_, i) => lo * Math.pow(hi / lo, i / 39));
+  const f = scaling.heldOutFit;
+  const boot = bootstrapCurves(pts.slice(0, -1), grid, o.preset.bootstrap, 7);
+  const p = scaling.prediction;
+  input.scaling = {
+    source: `${o.workspace}/lmlab.sqlite, sweep ${plan.id}: final validation loss of each run`,
+    fits: [{
+      axis: 'N', xLabel: 'non-embedding parameters N (Kaplan)',
+      law: { form: 'power', formula: 'L(N) = E + A·N^-α (fitted without the largest model)', params: { E: f.E, A: f.A, alpha: f.alpha, r2_log: f.goodness.r2Log } },
+      points: pts.slice(0, -1).map((q) => ({ x: q.N, loss: q.loss, run: q.run })),
+      curve: grid.map((x) => ({ x, y: f.E + f.A * Math.pow(x, -f.alpha) })),
+      ...(boot.used >= 2 ? { bandSamples: { level: 0.9, curves: boot.curves } } : {}),
+      heldOut: { x: p.N, loss: p.observed, run: p.run, predicted: p.predicted, lo: p.pi[0], hi: p.pi[1] },
+    }],
+  };
+  input.provenance = { ...(input.provenance ?? {}), study: dir, preset: o.preset.name, command: 'lmlab study' };
+  writeFileAtomic(join(dir, 'report-input.json'), JSON.stringify(input, null, 2) + '\n');
+  const r = await renderReport(input, join(dir, 'report'));
+  return r.htmlPath;
+}
+
 /** Run the whole study (resumable). Returns the path of the study summary. */
-export async function runStudy(o: StudyOptions): Promise<{ summary: string; scaling: ScalingResult }> {
+export async function runStudy(o: StudyOptions): Promise<{ summary: string; scaling: ScalingResult; report: string }> {
   const dir = studyDir(o.workspace);
   const store = new Store(o.workspace);
   try {
@@ -147,9 +195,11 @@ export async function runStudy(o: StudyOptions): Promise<{ summary: string; scal
     await suiteStep(o, store, plan);
     const scaling = scalingStep(o, store, plan);
     o.log?.('fit', `L(N) = ${scaling.fullFit.E.toFixed(3)} + ${scaling.fullFit.A.toExponential(3)}·N^-${scaling.fullFit.alpha.toFixed(3)} · R²(log) ${scaling.fullFit.goodness.r2Log.toFixed(4)} · largest predicted ${scaling.prediction.predicted.toFixed(4)} vs measured ${scaling.prediction.observed.toFixed(4)} (${(100 * scaling.prediction.relError).toFixed(2)}%)`);
+    const report = await reportStep(o, plan, scaling);
+    o.log?.('report', report);
     const summary = join(dir, 'study.json');
-    writeFileAtomic(summary, JSON.stringify({ preset: o.preset, corpus, sweep: plan.id, scaling: 'scaling.json', finished: new Date().toISOString() }, null, 2) + '\n');
-    return { summary, scaling };
+    writeFileAtomic(summary, JSON.stringify({ preset: o.preset, corpus, sweep: plan.id, scaling: 'scaling.json', report, finished: new Date().toISOString() }, null, 2) + '\n');
+    return { summary, scaling, report };
   } finally {
     store.close();
   }

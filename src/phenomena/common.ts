@@ -133,15 +133,7 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
   return { mean: m, std: Math.sqrt(v) };
 }
 
-/** Log-softmax of one logits row, in float64. */
-export function logSoftmaxRow(logits: Arr, off: number, V: number, out: Float64Array): void {
-  let max = -Infinity;
-  for (let v = 0; v < V; v++) max = Math.max(max, logits[off + v]!);
-  let s = 0;
-  for (let v = 0; v < V; v++) s += Math.exp(logits[off + v]! - max);
-  const lse = max + Math.log(s);
-  for (let v = 0; v < V; v++) out[v] = logits[off + v]! - lse;
-}
+export { logSoftmaxRow } from '../train/generate.ts';
 
 /** Loss, perplexity and next-token accuracy over a token sequence. */
 export interface LMScore {

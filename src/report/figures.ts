@@ -335,6 +335,24 @@ export function memorizationFigures(s: MemorizationSection): Figure[] {
       runs: models, datasets: { memorization_duplicates: rows.length }, marks: { memorization_duplicates_points: rows.length, memorization_duplicates_lines: rows.length },
     });
   }
+  if (s.canaries?.rows.length) {
+    const c = s.canaries;
+    // copies + 1 on a log axis keeps the never-planted baseline (0 copies) visible
+    const rows = c.rows.map((r) => ({ ...r, copies1: r.copies + 1 }));
+    const models = uniq(rows.map((r) => r.model));
+    out.push({
+      id: 'memorization-canaries', section: 'memorization', title: 'Canary exposure vs copies',
+      spec: {
+        ...base('Canary exposure vs copies', 'exposure (bits) of each planted canary against its number of copies in training'), ...PANEL,
+        data: named('memorization_canaries', rows),
+        layer: [
+          { name: 'memorization_canaries_points', mark: { type: 'point', filled: true, size: 40 }, encoding: { x: logX('copies1', 'copies in the training data + 1 (log)'), y: { field: 'exposure', type: 'quantitative', title: `exposure (bits; max ${c.maxExposure.toFixed(1)})` }, color: { field: 'model', type: 'nominal' }, tooltip: [{ field: 'model' }, { field: 'canary' }, { field: 'copies' }, { field: 'exposure', format: '.2f' }] } },
+        ],
+      },
+      caption: `Exposure of each planted canary (${c.method}; at most ${c.maxExposure.toFixed(1)} bits) against its number of copies, for ${models.join(', ')}. Canaries with 0 copies were never in the training data and show the exposure of chance. Source: ${s.source}.`,
+      runs: models, datasets: { memorization_canaries: rows.length }, marks: { memorization_canaries_points: rows.length },
+    });
+  }
   if (s.bySize?.length) {
     const rows = s.bySize.map((r) => ({ ...r }));
     const models = uniq(rows.map((r) => r.model));

@@ -127,6 +127,14 @@ export const MemorizationSectionSchema = z.object({
   definition: text,
   byDuplicates: z.array(z.object({ model: text, duplicates: pos, rate: z.number().min(0).max(1), n: z.number().int().positive().optional() })).optional(),
   bySize: z.array(z.object({ model: text, params: pos, rate: z.number().min(0).max(1), n: z.number().int().positive().optional() })).optional(),
+  /** canary exposure (Carlini 2019) against the canary's number of copies (0 = never in training: the baseline) */
+  canaries: z.object({
+    /** how exposure was estimated, e.g. 'skew-normal fit to 300 random secrets' */
+    method: text,
+    /** log2 of the candidate space: the largest exposure possible */
+    maxExposure: pos,
+    rows: z.array(z.object({ model: text, copies: z.number().int().nonnegative(), exposure: z.number().nonnegative(), canary: z.string().optional() })).min(1),
+  }).optional(),
   goodTuring: z.object({
     /** what is counted, e.g. 'distinct memorized sequences' */
     quantity: text,

@@ -17,6 +17,13 @@ import { Rng } from '../engine/rng.ts';
 import { renderReport } from '../report/render.ts';
 import { reportFromStore } from '../report/store.ts';
 import type { ReportInput } from '../report/types.ts';
+import { createBackend } from '../engine/index.ts';
+import { runProbes, type CanaryProbe, type MemorizationProbe } from './probes.ts';
+
+export interface ProbeResults {
+  memorization: MemorizationProbe[];
+  canaries: CanaryProbe[];
+}
 
 export interface StudyPreset {
   name: 'quick' | 'full';
@@ -27,6 +34,9 @@ export interface StudyPreset {
   batch_size: number;
   seq_len: number;
   lr: number;
+  /** BPE vocabulary of the study's corpus (the built-in spec with this vocabulary): small vocabularies keep
+   * the embedding and logits cost from dominating the smallest models */
+  vocab: number;
   /** bootstrap resamples for the fit's intervals */
   bootstrap: number;
   workers: number;
@@ -39,7 +49,7 @@ export const PRESETS: Record<'quick' | 'full', StudyPreset> = {
       { n_layer: 1, d_model: 32, n_head: 1 }, { n_layer: 1, d_model: 48, n_head: 2 }, { n_layer: 2, d_model: 64, n_head: 2 },
       { n_layer: 2, d_model: 96, n_head: 3 }, { n_layer: 3, d_model: 128, n_head: 4 }, { n_layer: 4, d_model: 160, n_head: 5 },
     ],
-    tokens: 160_000, batch_size: 8, seq_len: 64, lr: 3e-3, bootstrap: 200, workers: 1,
+    tokens: 1_000_000, batch_size: 16, seq_len: 64, lr: 3e-3, vocab: 512, bootstrap: 200, workers: 1,
   },
   full: {
     name: 'full',
@@ -48,7 +58,7 @@ export const PRESETS: Record<'quick' | 'full', StudyPreset> = {
       { n_layer: 4, d_model: 192, n_head: 6 }, { n_layer: 6, d_model: 256, n_head: 8 }, { n_layer: 6, d_model: 384, n_head: 6 },
       { n_layer: 8, d_model: 512, n_head: 8 },
     ],
-    tokens: 20_000_000, batch_size: 16, seq_len: 256, lr: 1e-3, bootstrap: 1000, workers: 1,
+    tokens: 20_000_000, batch_size: 16, seq_len: 256, lr: 1e-3, vocab: 4096, bootstrap: 1000, workers: 1,
   },
 };
 
@@ -76,6 +86,10 @@ export class StudyError extends Error {
   override name = 'StudyError';
 }
 
+function corpus(o: StudyOptions): string {
+  return join(studyDir(o.workspace), 'corpus');
+}
+
 export function studyDir(workspace: string): string {
   return join(resolve(workspace), 'study');
 }
@@ -87,8 +101,18 @@ export function corpusStep(o: StudyOptions): string {
     o.log?.('corpus', `built corpus found at ${dir}`);
     return dir;
   }
-  o.log?.('corpus', 'building the built-in corpus (State of the Union, Moby Dick, SpamAssassin; BPE tokenizer; planted canaries)');
-  buildCorpus(loadSpec('default'), dir, { force: true, onProgress: (p) => o.log?.('corpus', JSON.stringify(p)) });
+  o.log?.('corpus', `building the built-in corpus (State of the Union, Moby Dick, SpamAssassin; ${o.preset.vocab}-token BPE; planted canaries and duplicates)`);
+  let phase = '';
+  const spec = loadSpec('default');
+  const tokenizer = spec.spec.tokenizer;
+  if (tokenizer.type === 'train') spec.spec = { ...spec.spec, tokenizer: { ...tokenizer, vocabSize: o.preset.vocab } };
+  const m = buildCorpus(spec, dir, {
+    force: true,
+    onProgress: (p) => {
+      if (p.phase !== phase) o.log?.('corpus', `${(phase = p.phase)}…`);
+    },
+  });
+  o.log?.('corpus', `${m.splits.train.tokens.toLocaleString()} train / ${m.splits.val.tokens.toLocaleString()} validation tokens, vocab ${m.tokenizer.vocabSize}`);
   return dir;
 }
 
@@ -96,8 +120,8 @@ export function corpusStep(o: StudyOptions): string {
 export function suitePlan(o: StudyOptions, corpus: string): SweepPlan {
   const p = o.preset;
   const base: TrainConfigInput = {
-    data: corpus, batch_size: p.batch_size, seq_len: p.seq_len, lr: p.lr, min_lr: p.lr / 10, warmup: 20,
-    eval_every: 0, eval_batches: 8, checkpoint_every: 100, log_every: 10, seed: 1337,
+    data: corpus, batch_size: p.batch_size, seq_len: p.seq_len, lr: p.lr, min_lr: p.lr / 10, warmup: 50,
+    eval_every: 0, eval_batches: 32, checkpoint_every: 100, log_every: 10, seed: 1337,
     model: { ctx: p.seq_len, activation: 'gelu_tanh' },
   };
   return planGrid(`suite-${p.name}`, join(studyDir(o.workspace), 'suite'), base, p.shapes, [p.tokens]);
@@ -157,8 +181,27 @@ export function bootstrapCurves(points: { N: number; loss: number }[], grid: num
   return { curves, used: curves.length };
 }
 
+/** Step 4: memorization and canary probes on every model of the suite (skipped when probes.json exists). */
+export async function probesStep(o: StudyOptions, plan: SweepPlan, corpus: string): Promise<ProbeResults> {
+  const path = join(studyDir(o.workspace), 'probes.json');
+  if (existsSync(path)) {
+    o.log?.('probes', `found ${path}`);
+    return JSON.parse(readFileSync(path, 'utf8')) as ProbeResults;
+  }
+  const backend = await createBackend(o.backend ?? process.env.LMLAB_BACKEND ?? 'auto');
+  const out: ProbeResults = { memorization: [], canaries: [] };
+  for (const r of plan.runs) {
+    o.log?.('probes', `memorization and canary exposure: ${r.id}`);
+    const p = runProbes(backend, String(r.config.out), r.id, r.N, corpus);
+    out.memorization.push(p.memorization);
+    out.canaries.push(p.canaries);
+  }
+  writeFileAtomic(path, JSON.stringify(out, null, 2) + '\n');
+  return out;
+}
+
 /** Step 5: the report (self-contained HTML + SVG figures) from the store and the study's results. */
-export async function reportStep(o: StudyOptions, plan: SweepPlan, scaling: ScalingResult): Promise<string> {
+export async function reportStep(o: StudyOptions, plan: SweepPlan, scaling: ScalingResult, probes: ProbeResults): Promise<string> {
   const dir = studyDir(o.workspace);
   const input: ReportInput = reportFromStore(o.workspace, { sweep: plan.id, title: `lmlab study (${o.preset.name} preset)` });
   const pts = scaling.points;
@@ -178,6 +221,21 @@ export async function reportStep(o: StudyOptions, plan: SweepPlan, scaling: Scal
       heldOut: { x: p.N, loss: p.observed, run: p.run, predicted: p.predicted, lo: p.pi[0], hi: p.pi[1] },
     }],
   };
+  const mem = probes.memorization;
+  const k = mem[0]?.k ?? 32, l = mem[0]?.l ?? 32;
+  const largest = mem[mem.length - 1];
+  const topCount = largest ? Math.max(...largest.byCount.map((b) => b.count)) : 0;
+  input.memorization = {
+    source: `${dir}/probes.json (greedy decoding of the suite's final checkpoints on planted duplicates of ${corpus(o)})`,
+    definition: `mean share of the ${l} true continuation tokens reproduced after a ${k}-token prefix (Biderman score; count 1 = random training windows)`,
+    byDuplicates: mem.flatMap((m) => m.byCount.map((b) => ({ model: m.model, duplicates: b.count, rate: b.meanScore, n: b.n }))),
+    bySize: mem.map((m) => ({ model: m.model, params: m.N, rate: m.byCount.find((b) => b.count === topCount)?.meanScore ?? 0, n: m.byCount.find((b) => b.count === topCount)?.n })),
+    canaries: probes.canaries.length ? {
+      method: `skew-normal fit to the negative log-likelihoods of ${probes.canaries[0]!.candidates} random secrets of the same format`,
+      maxExposure: probes.canaries[0]!.maxExposure,
+      rows: probes.canaries.flatMap((c) => c.canaries.map((x) => ({ model: c.model, copies: x.count, exposure: x.exposureSkewNormal, canary: x.id }))),
+    } : undefined,
+  };
   input.provenance = { ...(input.provenance ?? {}), study: dir, preset: o.preset.name, command: 'lmlab study' };
   writeFileAtomic(join(dir, 'report-input.json'), JSON.stringify(input, null, 2) + '\n');
   const r = await renderReport(input, join(dir, 'report'));
@@ -195,7 +253,8 @@ export async function runStudy(o: StudyOptions): Promise<{ summary: string; scal
     await suiteStep(o, store, plan);
     const scaling = scalingStep(o, store, plan);
     o.log?.('fit', `L(N) = ${scaling.fullFit.E.toFixed(3)} + ${scaling.fullFit.A.toExponential(3)}·N^-${scaling.fullFit.alpha.toFixed(3)} · R²(log) ${scaling.fullFit.goodness.r2Log.toFixed(4)} · largest predicted ${scaling.prediction.predicted.toFixed(4)} vs measured ${scaling.prediction.observed.toFixed(4)} (${(100 * scaling.prediction.relError).toFixed(2)}%)`);
-    const report = await reportStep(o, plan, scaling);
+    const probes = await probesStep(o, plan, corpus);
+    const report = await reportStep(o, plan, scaling, probes);
     o.log?.('report', report);
     const summary = join(dir, 'study.json');
     writeFileAtomic(summary, JSON.stringify({ preset: o.preset, corpus, sweep: plan.id, scaling: 'scaling.json', report, finished: new Date().toISOString() }, null, 2) + '\n');

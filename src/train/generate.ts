@@ -28,7 +28,7 @@ export interface Generation {
 }
 
 /** Log-softmax of one row into out (double precision). */
-function logSoftmaxRow(logits: Arr, off: number, V: number, out: Float64Array): void {
+export function logSoftmaxRow(logits: Arr, off: number, V: number, out: Float64Array): void {
   let max = -Infinity;
   for (let v = 0; v < V; v++) max = Math.max(max, logits[off + v]!);
   let s = 0;

@@ -26,7 +26,7 @@ export interface ProbeResults {
 }
 
 export interface StudyPreset {
-  name: 'quick' | 'full';
+  name: PresetName;
   /** model ladder: spans ≥ 30× in non-embedding N */
   shapes: ModelShape[];
   /** training tokens per run (the same for every size: an L(N) at fixed D) */
@@ -42,7 +42,18 @@ export interface StudyPreset {
   workers: number;
 }
 
-export const PRESETS: Record<'quick' | 'full', StudyPreset> = {
+export type PresetName = 'quick' | 'full' | 'smoke';
+
+export const PRESETS: Record<PresetName, StudyPreset> = {
+  /** about a minute: 5 tiny models on a small token budget; for tests and for checking an installation */
+  smoke: {
+    name: 'smoke',
+    shapes: [
+      { n_layer: 1, d_model: 16, n_head: 1 }, { n_layer: 1, d_model: 32, n_head: 1 }, { n_layer: 2, d_model: 32, n_head: 2 },
+      { n_layer: 2, d_model: 48, n_head: 2 }, { n_layer: 2, d_model: 64, n_head: 2 },
+    ],
+    tokens: 40_000, batch_size: 8, seq_len: 64, lr: 3e-3, vocab: 320, bootstrap: 20, workers: 1,
+  },
   quick: {
     name: 'quick',
     shapes: [

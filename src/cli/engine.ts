@@ -8,7 +8,7 @@ import { cpuInfo } from '../engine/cpu.ts';
 import { countParams, flopsPerToken } from '../model/layout.ts';
 import { applyOverrides, resolveTrainConfig, TrainConfigError } from '../train/config.ts';
 import { train } from '../train/trainer.ts';
-import { openTrainingData, loadRun, textCodec } from '../train/runs.ts';
+import { openTrainingData, loadRun, loadAnyModel } from '../train/runs.ts';
 import { generate } from '../train/generate.ts';
 import { evaluateTokens } from '../train/evaluate.ts';
 import { action, fmtDuration, pickBackend } from './util.ts';
@@ -95,7 +95,8 @@ export function register(program: Command): void {
   program
     .command('generate')
     .description('sample text from a trained run (KV cache; greedy, temperature, top-k, top-p)')
-    .requiredOption('--run <dir>', 'run directory (its latest checkpoint) or a checkpoint directory')
+    .option('--run <dir>', 'run directory (its latest checkpoint) or a checkpoint directory')
+    .option('--model <dir>', 'a Hugging Face model directory (gpt2, gpt_neox, llama) instead of a run')
     .option('--prompt <text>', 'prompt text', '\n')
     .option('--max-new <n>', 'new tokens per sample', '200')
     .option('--temperature <t>', '0 = greedy', '0.8')
@@ -107,7 +108,9 @@ export function register(program: Command): void {
     .option('--json', 'print tokens, text and log-probabilities as JSON')
     .action(action(async (o: Record<string, string | boolean | undefined>) => {
       const backend = await pickBackend(o['backend'] as string | undefined);
-      const { model, codec } = loadRun(backend, String(o['run']));
+      const path = (o['model'] ?? o['run']) as string | undefined;
+      if (!path) throw new TrainConfigError('give --run <run dir> or --model <HF model dir>');
+      const { model, codec } = loadAnyModel(backend, path);
       const num = intOpt(o['num'], '--num', 1), maxNew = intOpt(o['maxNew'], '--max-new', 1);
       const prompt = codec.encode(String(o['prompt']));
       const g = generate(model, Array.from({ length: num }, () => prompt), {

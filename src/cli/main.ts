@@ -8,6 +8,7 @@ import { register as emergence } from './emergence.ts';
 import { register as memorization } from './memorization.ts';
 import { register as report } from './report.ts';
 import { register as study } from './study.ts';
+import { register as interop } from './interop.ts';
 
 const program = new Command();
 program
@@ -16,7 +17,7 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
-for (const register of [study, engine, data, store, scaling, emergence, memorization, report]) register(program);
+for (const register of [study, engine, data, store, scaling, emergence, memorization, report, interop]) register(program);
 
 // commands of areas still being built register themselves when their module is present
 for (const area of ['phenomena', 'experiment']) {

@@ -8,6 +8,7 @@ import { resolveTrainConfig, type ResolvedTrainConfig } from './config.ts';
 import { bytesSource, DataError, type TokenSource } from './data.ts';
 import { openShards } from '../data/shards.ts';
 import { readTokenizerFile } from '../data/hf.ts';
+import { loadHFModel } from '../model/convert/hf.ts';
 
 /** Turns text into token ids and back. */
 export interface TextCodec {
@@ -42,6 +43,29 @@ export function openTrainingData(cfg: ResolvedTrainConfig): TokenSource {
   if (!cfg.data || !existsSync(cfg.data)) throw new DataError(`data: '${cfg.data}' does not exist (a text file, or a shard directory from \`lmlab data build\`)`);
   if (dataFormat(cfg) === 'bytes') return bytesSource(cfg.data, cfg.val_fraction);
   return openShards(cfg.data);
+}
+
+/**
+ * Load a model for inference from a run directory, a checkpoint directory, or a Hugging Face model directory
+ * (config.json with model_type + safetensors; its tokenizer.json gives the codec).
+ */
+export function loadAnyModel(backend: Backend, dir: string): { model: GPT; codec: TextCodec; source: 'run' | 'hf' } {
+  const cfgPath = join(dir, 'config.json');
+  if (existsSync(cfgPath) && (existsSync(join(dir, 'model.safetensors')) || existsSync(join(dir, 'model.safetensors.index.json')))) {
+    const raw = JSON.parse(readFileSync(cfgPath, 'utf8')) as { model_type?: unknown };
+    if (typeof raw.model_type === 'string') {
+      const { model } = loadHFModel(backend, dir);
+      const tokPath = join(dir, 'tokenizer.json');
+      if (!existsSync(tokPath)) {
+        if (model.config.vocab !== 256) throw new DataError(`${dir}: no tokenizer.json, and vocab ${model.config.vocab} is not raw bytes`);
+        return { model, codec: bytesCodec, source: 'hf' };
+      }
+      const tok = readTokenizerFile(tokPath);
+      return { model, codec: { name: tokPath, encode: (t) => Array.from(tok.encode(t)), decode: (ids) => tok.decode(ids) }, source: 'hf' };
+    }
+  }
+  const r = loadRun(backend, dir);
+  return { model: r.model, codec: r.codec, source: 'run' };
 }
 
 /** Load a run directory (latest checkpoint) or one checkpoint directory, with its config and codec. */

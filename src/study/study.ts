@@ -60,7 +60,7 @@ export const PRESETS: Record<PresetName, StudyPreset> = {
       { n_layer: 1, d_model: 32, n_head: 1 }, { n_layer: 1, d_model: 48, n_head: 2 }, { n_layer: 2, d_model: 64, n_head: 2 },
       { n_layer: 2, d_model: 96, n_head: 3 }, { n_layer: 3, d_model: 128, n_head: 4 }, { n_layer: 4, d_model: 160, n_head: 5 },
     ],
-    tokens: 1_000_000, batch_size: 16, seq_len: 64, lr: 3e-3, vocab: 512, bootstrap: 200, workers: 1,
+    tokens: 1_200_000, batch_size: 16, seq_len: 64, lr: 2e-3, vocab: 512, bootstrap: 200, workers: 1,
   },
   full: {
     name: 'full',

@@ -124,28 +124,34 @@ export function register(program: Command): void {
 
   program
     .command('eval')
-    .description('loss and perplexity of a trained run on a text file or the run\'s validation data')
-    .requiredOption('--run <dir>', 'run directory or checkpoint directory')
+    .description('loss and perplexity of a trained run (or an HF model) on a text file or the run\'s validation data')
+    .option('--run <dir>', 'run directory or checkpoint directory')
+    .option('--model <dir>', 'a Hugging Face model directory instead of a run (needs --text)')
     .option('--text <file>', 'text file to score (default: the run\'s validation split)')
     .option('--backend <kind>', 'ref | native | auto')
     .option('--json', 'print JSON')
-    .action(action(async (o: { run: string; text?: string; backend?: string; json?: boolean }) => {
+    .action(action(async (o: { run?: string; model?: string; text?: string; backend?: string; json?: boolean }) => {
       const backend = await pickBackend(o.backend);
-      const { model, codec, cfg } = loadRun(backend, o.run);
+      if (!o.run && !o.model) throw new TrainConfigError('give --run <run dir> or --model <HF model dir>');
+      if (o.model && !o.text) throw new TrainConfigError('--model: an HF model has no validation split; pass --text FILE');
+      const { model, codec } = loadAnyModel(backend, (o.model ?? o.run)!);
       let tokens: ArrayLike<number>;
       let label: string;
+      let T = model.config.ctx;
       if (o.text) {
         if (!existsSync(o.text) || !statSync(o.text).isFile()) throw new TrainConfigError(`--text: '${o.text}' is not a readable file`);
         tokens = codec.encode(readFileSync(o.text, 'utf8'));
         label = o.text;
+        if (o.run) T = Math.min(T, loadRun(backend, o.run).cfg.seq_len);
       } else {
-        const data = openTrainingData(cfg);
-        tokens = data.valTokensArray();
+        const { cfg } = loadRun(backend, o.run!);
+        tokens = openTrainingData(cfg).valTokensArray();
         label = `${cfg.data} (validation split)`;
+        T = Math.min(T, cfg.seq_len);
       }
-      const r = evaluateTokens(model, tokens, Math.min(model.config.ctx, cfg.seq_len));
+      const r = evaluateTokens(model, tokens, T);
       if (o.json) process.stdout.write(JSON.stringify({ data: label, ...r }) + '\n');
-      else process.stdout.write(`${label}: ${r.tokens} tokens · loss ${r.loss.toFixed(4)} nats/token · perplexity ${r.perplexity.toFixed(3)} · ${r.bitsPerByte !== null ? r.bitsPerByte.toFixed(4) + ' bits/byte' : ''}\n`);
+      else process.stdout.write(`${label}: ${r.tokens} tokens · loss ${r.loss.toFixed(4)} nats/token · perplexity ${r.perplexity.toFixed(3)}${r.bitsPerByte !== null ? ' · ' + r.bitsPerByte.toFixed(4) + ' bits/byte' : ''}\n`);
     }));
 
   program

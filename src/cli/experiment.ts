@@ -1,0 +1,280 @@
+/**
+ * `lmlab experiment grokking|induction|mirage|finetune|cot`: each trains what it needs and writes
+ * `<out>/<name>.json` (options, outcome, figure descriptors, notes) and the figures' data as CSV.
+ * Thin: the experiments live in src/emergence/experiments/.
+ */
+import type { Command } from 'commander';
+import { ExperimentError, type ExperimentResult, type Row, writeExperiment } from '../emergence/experiments/common.ts';
+import { runGrokkingExperiment } from '../emergence/experiments/grokking.ts';
+import { runInductionExperiment } from '../emergence/experiments/induction.ts';
+import { reanalyzeMirage, runMirageExperiment } from '../emergence/experiments/mirage.ts';
+import { runFinetuneExperiment } from '../emergence/experiments/finetune.ts';
+import { runCotExperiment } from '../emergence/experiments/cot.ts';
+import { specToSvg, type VlSpec } from '../report/index.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { FigureSpec } from '../emergence/experiments/common.ts';
+import { action, pickBackend } from './util.ts';
+
+/** Parse an optional number flag, naming the flag on error. */
+export function num(v: string | undefined, flag: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new ExperimentError(`${flag}: '${v}' is not a number`);
+  if (opts.int && !Number.isInteger(x)) throw new ExperimentError(`${flag}: expected an integer, got ${v}`);
+  if (opts.min !== undefined && x < opts.min) throw new ExperimentError(`${flag}: must be ≥ ${opts.min}, got ${v}`);
+  return x;
+}
+
+/** Parse an optional comma-separated number list. */
+export function numList(v: string | undefined, flag: string): number[] | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new ExperimentError(`${flag}: expected a comma-separated list of numbers, got '${v}'`);
+  return parts.map((p) => num(p, flag)!);
+}
+
+interface Common {
+  out?: string;
+  backend?: string;
+  json?: boolean;
+  quiet?: boolean;
+  svg?: boolean;
+}
+
+/**
+ * A Vega-Lite spec for one experiment figure (rendered to SVG by the report module's specToSvg). Several y
+ * columns are folded into (metric, value); with a series column too, or with a facet column, the metrics
+ * go to separate panels with independent y scales. Log axes drop non-positive values.
+ */
+export function figureSpec(f: FigureSpec, rows: readonly Row[]): VlSpec {
+  const multi = f.y.length > 1;
+  const panels = f.facet !== undefined || (multi && f.series !== undefined) || (multi && f.id.startsWith('mirage-metrics'));
+  const filters: string[] = [];
+  if (f.xLog) filters.push(`datum['${f.x}'] > 0`);
+  const data = rows.map((r) => ({ ...r }));
+  const transform: Record<string, unknown>[] = [];
+  if (filters.length) transform.push({ filter: filters.join(' && ') });
+  transform.push({ fold: f.y, as: ['metric', 'value'] });
+  if (f.yLog) transform.push({ filter: 'datum.value > 0' });
+  const xType = f.kind === 'bar' ? 'nominal' : 'quantitative';
+  const encoding: Record<string, unknown> = {
+    x: { field: f.x, type: xType, ...(f.xLog ? { scale: { type: 'log' } } : {}), title: f.x },
+    y: { field: 'value', type: 'quantitative', ...(f.yLog ? { scale: { type: 'log' } } : {}), title: multi ? 'value' : f.y[0] },
+  };
+  if (f.series !== undefined) encoding.color = { field: f.series, type: 'nominal' };
+  else if (multi && !panels) encoding.color = { field: 'metric', type: 'nominal' };
+  if (f.series !== undefined && multi && !panels) encoding.strokeDash = { field: 'metric', type: 'nominal' };
+  if (f.kind === 'bar' && multi && !panels) encoding.xOffset = { field: 'metric', type: 'nominal' };
+  const mark = f.kind === 'bar' ? { type: 'bar' } : f.kind === 'scatter' ? { type: 'point' } : { type: 'line', point: rows.length <= 60 };
+  const inner: Record<string, unknown> = { mark, encoding };
+  const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title: f.title, data: { values: data }, transform };
+  if (panels) {
+    const facetField = f.facet ?? 'metric';
+    return { ...base, facet: { field: facetField, type: 'nominal', title: null }, columns: 3, spec: { width: 190, height: 130, ...inner }, resolve: { scale: { y: 'independent' } } } as unknown as VlSpec;
+  }
+  const layers: Record<string, unknown>[] = [inner];
+  for (const m of f.markers ?? []) layers.push({ mark: { type: 'rule', strokeDash: [4, 3], color: 'gray' }, data: { values: [{ x: m.x }] }, encoding: { x: { field: 'x', type: 'quantitative' } } });
+  for (const h of f.hlines ?? []) layers.push({ mark: { type: 'rule', strokeDash: [2, 2], color: 'black' }, data: { values: [{ y: h.y }] }, encoding: { y: { field: 'y', type: 'quantitative' } } });
+  return (layers.length === 1 ? { ...base, width: 480, height: 260, ...inner } : { ...base, width: 480, height: 260, layer: layers }) as unknown as VlSpec;
+}
+
+/** Render every figure of a result to `<dir>/figures/<id>.svg`; returns the paths (failures become warnings). */
+export async function renderFigures(dir: string, result: ExperimentResult, tables: Record<string, Row[]>, warn: (s: string) => void): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of result.figures) {
+    try {
+      const { svg } = await specToSvg(figureSpec(f, tables[f.file] ?? []));
+      const p = join(dir, 'figures', `${f.id}.svg`);
+      writeFileAtomic(p, svg);
+      out.push(p);
+    } catch (e) {
+      warn(`figure ${f.id}: not rendered (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  return out;
+}
+
+async function finish(name: string, o: Common, run: { result: ExperimentResult; tables: Record<string, Row[]> }): Promise<void> {
+  const dir = o.out ?? `experiments/${name}`;
+  const paths = writeExperiment(dir, run.result, run.tables);
+  if (o.svg !== false) paths.push(...(await renderFigures(dir, run.result, run.tables, (s) => void process.stderr.write(`lmlab: ${s}\n`))));
+  if (o.json) {
+    process.stdout.write(JSON.stringify(run.result, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(`${name}: ${run.result.seconds.toFixed(0)} s on the ${run.result.backend} backend\n`);
+  for (const n of run.result.notes) process.stdout.write(`  - ${n}\n`);
+  process.stdout.write(`wrote ${paths.join(', ')}\n`);
+}
+
+const logger = (o: Common) => (o.quiet || o.json ? () => {} : (s: string) => void process.stderr.write(s + '\n'));
+
+function common(cmd: Command, name: string): Command {
+  return cmd
+    .option('--out <dir>', 'output directory', `experiments/${name}`)
+    .option('--backend <kind>', 'ref | native | auto (default: LMLAB_BACKEND or auto)')
+    .option('--quiet', 'no progress lines on stderr')
+    .option('--json', 'print the result JSON instead of a summary')
+    .option('--no-svg', 'do not render the figures to SVG (the CSV data is always written)');
+}
+
+export function register(program: Command): void {
+  const ex = program.command('experiment').description('emergence experiments: each trains its models and writes a result file and figure data');
+
+  common(ex.command('grokking'), 'grokking')
+    .description('modular addition with a 1-layer transformer: train/test accuracy over steps, weight decay vs none, several training fractions')
+    .option('--p <n>', 'modulus', '59')
+    .option('--fractions <list>', 'training fractions run with weight decay; the first is also used by the control', '0.4,0.3,0.5')
+    .option('--steps <n>', 'full-batch steps (budget of every run)', '3000')
+    .option('--weight-decay <v>', 'AdamW weight decay of the main runs', '1')
+    .option('--control-weight-decay <v>', 'weight decay of the control run', '0')
+    .option('--lr <v>', 'learning rate', '1e-3')
+    .option('--d-model <n>', 'residual width', '128')
+    .option('--heads <n>', 'attention heads', '4')
+    .option('--d-mlp <n>', 'MLP width', '512')
+    .option('--eval-every <n>', 'evaluate test accuracy every n steps', '10')
+    .option('--seed <n>', 'model init seed', '0')
+    .option('--data-seed <n>', 'train/test split seed', '0')
+    .option('--no-early-stop', 'run the weight-decay runs for the whole budget too')
+    .action(action(async (o: Common & Record<string, string | boolean | undefined>) => {
+      const be = await pickBackend(o.backend);
+      const s = (k: string) => o[k] as string | undefined;
+      const fractions = numList(s('fractions'), '--fractions')!;
+      const run = runGrokkingExperiment(be, {
+        p: num(s('p'), '--p', { int: true, min: 2 }), fractions, trainFraction: fractions[0], steps: num(s('steps'), '--steps', { int: true, min: 1 }),
+        weightDecay: num(s('weightDecay'), '--weight-decay', { min: 0 }), controlWeightDecay: num(s('controlWeightDecay'), '--control-weight-decay', { min: 0 }),
+        lr: num(s('lr'), '--lr'), d_model: num(s('dModel'), '--d-model', { int: true, min: 1 }), n_head: num(s('heads'), '--heads', { int: true, min: 1 }),
+        d_mlp: num(s('dMlp'), '--d-mlp', { int: true, min: 1 }), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
+        seed: num(s('seed'), '--seed', { int: true }), dataSeed: num(s('dataSeed'), '--data-seed', { int: true }), earlyStop: o.earlyStop !== false,
+      }, logger(o));
+      await finish('grokking', o, run);
+    }));
+
+  common(ex.command('induction'), 'induction')
+    .description('induction heads: the loss phase change on repeated random sequences in a 2-layer attention-only model (1-layer control)')
+    .option('--steps <n>', 'training steps', '2000')
+    .option('--layers <n>', 'layers of the main model', '2')
+    .option('--d-model <n>', 'residual width', '64')
+    .option('--heads <n>', 'attention heads', '4')
+    .option('--vocab <n>', 'random tokens drawn from [0, vocab)', '128')
+    .option('--min-half <n>', 'shortest repeated segment', '8')
+    .option('--max-half <n>', 'longest repeated segment', '24')
+    .option('--batch <n>', 'rows per step', '32')
+    .option('--lr <v>', 'learning rate', '1e-3')
+    .option('--eval-every <n>', 'evaluate every n steps', '20')
+    .option('--seed <n>', 'seed', '0')
+    .option('--no-control', 'skip the 1-layer control')
+    .action(action(async (o: Common & Record<string, string | boolean | undefined>) => {
+      const be = await pickBackend(o.backend);
+      const s = (k: string) => o[k] as string | undefined;
+      const run = runInductionExperiment(be, {
+        steps: num(s('steps'), '--steps', { int: true, min: 1 }), n_layer: num(s('layers'), '--layers', { int: true, min: 1 }),
+        d_model: num(s('dModel'), '--d-model', { int: true, min: 1 }), n_head: num(s('heads'), '--heads', { int: true, min: 1 }),
+        vocab: num(s('vocab'), '--vocab', { int: true, min: 2 }), minHalf: num(s('minHalf'), '--min-half', { int: true, min: 2 }), maxHalf: num(s('maxHalf'), '--max-half', { int: true, min: 2 }),
+        batch: num(s('batch'), '--batch', { int: true, min: 1 }), lr: num(s('lr'), '--lr'), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
+        seed: num(s('seed'), '--seed', { int: true }), control: o.control !== false,
+      }, logger(o));
+      await finish('induction', o, run);
+    }));
+
+  common(ex.command('mirage'), 'mirage')
+    .description('the mirage on real models: a size suite trained on text + addition, every metric on the same generations, shape label per metric')
+    .option('--sizes <list>', 'model sizes as LAYERSxWIDTH[:HEADS], comma-separated (default: 7 sizes from 1x16 to 4x64)')
+    .option('--digits <n>', 'digits per addend', '4')
+    .option('--format <f>', "answer digits 'plain' (most significant first) or 'reversed'", 'plain')
+    .option('--positions <p>', "'rotary' or 'learned'", 'rotary')
+    .option('--steps <n>', 'training steps per model', '3000')
+    .option('--batch <n>', 'rows per step', '32')
+    .option('--seq-len <n>', 'bytes per row (= ctx)', '40')
+    .option('--lr <v>', 'peak learning rate', '3e-3')
+    .option('--arithmetic-share <v>', 'share of training bytes that are addition documents', '0.8')
+    .option('--text-bytes <n>', 'bytes of Moby-Dick in the mixture', '300000')
+    .option('--n-eval <n>', 'held-out problems evaluated', '300')
+    .option('--k-shot <n>', 'demonstrations in each prompt', '1')
+    .option('--seed <n>', 'seed', '0')
+    .option('--reanalyze <file>', 'no training: recompute labels and checks from a stored mirage.json (its per-model metrics)')
+    .action(action(async (o: Common & Record<string, string | boolean | undefined>) => {
+      const s = (k: string) => o[k] as string | undefined;
+      if (s('reanalyze') !== undefined) {
+        let stored: unknown;
+        try {
+          stored = JSON.parse(readFileSync(s('reanalyze')!, 'utf8'));
+        } catch (e) {
+          throw new ExperimentError(`--reanalyze: cannot read '${s('reanalyze')}' (${(e as Error).message})`);
+        }
+        await finish('mirage', o, reanalyzeMirage(stored as Parameters<typeof reanalyzeMirage>[0]));
+        return;
+      }
+      const be = await pickBackend(o.backend);
+      const run = await runMirageExperiment(be, {
+        sizes: s('sizes') === undefined ? undefined : parseSizes(s('sizes')!), digits: num(s('digits'), '--digits', { int: true, min: 1 }),
+        format: parseEnum(s('format')!, '--format', ['plain', 'reversed'] as const), positions: parseEnum(s('positions')!, '--positions', ['rotary', 'learned'] as const),
+        steps: num(s('steps'), '--steps', { int: true, min: 1 }), batch: num(s('batch'), '--batch', { int: true, min: 1 }), seqLen: num(s('seqLen'), '--seq-len', { int: true, min: 8 }),
+        lr: num(s('lr'), '--lr'), arithmeticShare: num(s('arithmeticShare'), '--arithmetic-share'), textBytes: num(s('textBytes'), '--text-bytes', { int: true, min: 1000 }),
+        nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), kShot: num(s('kShot'), '--k-shot', { int: true, min: 0 }), seed: num(s('seed'), '--seed', { int: true }),
+      }, logger(o));
+      await finish('mirage', o, run);
+    }));
+
+  common(ex.command('finetune'), 'finetune')
+    .description('pre-train on text then fine-tune on a task, versus training from scratch with the same fine-tuning steps (GPT-1 ablation)')
+    .option('--model <spec>', 'LAYERSxWIDTH[:HEADS]', '2x64:4')
+    .option('--task <name>', 'fine-tuning task', 'copy')
+    .option('--length <n>', 'task option length (copy)', '8')
+    .option('--pretrain-steps <n>', 'pre-training steps', '1500')
+    .option('--finetune-steps <n>', 'fine-tuning steps', '400')
+    .option('--finetune-examples <n>', 'size of the fine-tuning set', '1000')
+    .option('--eval-every <n>', 'evaluate every n fine-tuning steps', '50')
+    .option('--n-eval <n>', 'held-out problems per evaluation', '200')
+    .option('--seed <n>', 'seed', '0')
+    .action(action(async (o: Common & Record<string, string | boolean | undefined>) => {
+      const be = await pickBackend(o.backend);
+      const s = (k: string) => o[k] as string | undefined;
+      const run = await runFinetuneExperiment(be, {
+        model: parseSizes(s('model')!)[0], task: s('task'), taskOptions: s('task') === 'copy' ? { length: num(s('length'), '--length', { int: true, min: 1 })! } : {},
+        pretrainSteps: num(s('pretrainSteps'), '--pretrain-steps', { int: true, min: 0 }), finetuneSteps: num(s('finetuneSteps'), '--finetune-steps', { int: true, min: 1 }),
+        finetuneExamples: num(s('finetuneExamples'), '--finetune-examples', { int: true, min: 1 }), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
+        nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), seed: num(s('seed'), '--seed', { int: true }),
+      }, logger(o));
+      await finish('finetune', o, run);
+    }));
+
+  common(ex.command('cot'), 'cot')
+    .description('chain of thought: addition accuracy with and without the scratchpad format as model size grows')
+    .option('--sizes <list>', 'model sizes as LAYERSxWIDTH[:HEADS] (default 1x16,2x32,3x48,4x64)')
+    .option('--digits <n>', 'digits per addend', '3')
+    .option('--steps <n>', 'training steps per model', '1500')
+    .option('--seq-len <n>', 'bytes per row (= ctx)', '96')
+    .option('--n-eval <n>', 'held-out problems', '200')
+    .option('--seed <n>', 'seed', '0')
+    .action(action(async (o: Common & Record<string, string | boolean | undefined>) => {
+      const be = await pickBackend(o.backend);
+      const s = (k: string) => o[k] as string | undefined;
+      const run = await runCotExperiment(be, {
+        sizes: s('sizes') === undefined ? undefined : parseSizes(s('sizes')!), digits: num(s('digits'), '--digits', { int: true, min: 1 }),
+        steps: num(s('steps'), '--steps', { int: true, min: 1 }), seqLen: num(s('seqLen'), '--seq-len', { int: true, min: 16 }),
+        nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), seed: num(s('seed'), '--seed', { int: true }),
+      }, logger(o));
+      await finish('cot', o, run);
+    }));
+}
+
+function parseEnum<T extends string>(v: string, flag: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new ExperimentError(`${flag}: expected one of ${allowed.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+/** Parse "1x16,2x32:4" into model specs (heads default: 2 below width 32, else 4). */
+export function parseSizes(v: string): { n_layer: number; d_model: number; n_head: number }[] {
+  const parts = v.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new ExperimentError(`--sizes: expected LAYERSxWIDTH[:HEADS], got '${v}'`);
+  return parts.map((p) => {
+    const m = /^(\d+)x(\d+)(?::(\d+))?$/.exec(p);
+    if (!m) throw new ExperimentError(`--sizes: '${p}' is not LAYERSxWIDTH[:HEADS] (e.g. 2x32 or 2x32:4)`);
+    const n_layer = Number(m[1]), d_model = Number(m[2]), n_head = m[3] ? Number(m[3]) : d_model < 32 ? 2 : 4;
+    if (n_layer < 1 || d_model < 1 || n_head < 1 || d_model % n_head !== 0) throw new ExperimentError(`--sizes: '${p}': need layers ≥ 1 and a width divisible by the heads`);
+    return { n_layer, d_model, n_head };
+  });
+}

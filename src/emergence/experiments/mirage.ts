@@ -1,0 +1,299 @@
+/**
+ * The mirage experiment (Schaeffer, Miranda & Koyejo 2023) on real trained models: a suite of byte-level
+ * transformers of increasing size, each trained for the same number of steps on a mixture of English
+ * text (Moby-Dick) and multi-digit addition documents, is evaluated on the held-out addition problems.
+ * Every metric is computed on the same greedy generations / teacher-forced scores (evaluate.ts), and each
+ * metric's curve over model size (and over validation loss, Du et al. 2024) gets a shape label and a
+ * breakthroughness (curve.ts). The claim under test: exact match looks emergent while per-token metrics
+ * (edit distance, target log-likelihood) change smoothly.
+ */
+import type { Backend } from '../../engine/backend.ts';
+import { builtinDocuments } from '../../data/sources.ts';
+import { resolveConfig, type GPTConfig } from '../../model/config.ts';
+import { createModel } from '../../model/init.ts';
+import { countParams } from '../../model/layout.ts';
+import { ArrayTokenSource } from '../../train/data.ts';
+import { analyzeCurve, type CurveAnalysis } from '../curve.ts';
+import { evaluateTask, type EvalMetrics } from '../evaluate.ts';
+import { Rng } from '../rng.ts';
+import { ADDITION_DEFAULTS, drawAddition, generateExamples, getTask, mixDocuments, resolveOptions, taskDocuments } from '../tasks/index.ts';
+import type { Task } from '../tasks/types.ts';
+import { byteCodec, ModelScorer } from '../scorer.ts';
+import { ExperimentError, newResult, silent, trainLoop, type ExperimentResult, type FigureSpec, type Log, type Row } from './common.ts';
+
+/**
+ * Addition with the answer written least-significant digit first (`1234+5678=2196` for 6912; Lee et al.
+ * 2023, "Teaching arithmetic to small transformers"): the same problems and the same train/eval split as
+ * the `addition` task (same keys), only the target string is reversed.
+ */
+export const reversedAdditionTask: Task = {
+  name: 'addition-reversed',
+  description: 'multi-digit addition "a+b=" with the answer digits reversed (least significant first)',
+  defaults: { ...ADDITION_DEFAULTS },
+  separator: '\n',
+  generate(rng, split, n, opts) {
+    const o = resolveOptions(this.name, ADDITION_DEFAULTS, { ...(opts ?? {}), scratchpad: false });
+    return generateExamples(this.name, rng, split, n, o, this.separator, (r) => {
+      const p = drawAddition(r, o, this.name);
+      return { ...p, target: Array.from(String(p.meta!.answer)).reverse().join('') };
+    });
+  },
+};
+
+export type AdditionFormat = 'plain' | 'reversed';
+
+export function additionTaskFor(format: AdditionFormat): Task {
+  if (format === 'plain') return getTask('addition');
+  if (format === 'reversed') return reversedAdditionTask;
+  throw new ExperimentError(`mirage: format must be 'plain' or 'reversed', got '${format as string}'`);
+}
+
+export interface MirageModelSpec {
+  n_layer: number;
+  d_model: number;
+  n_head: number;
+}
+
+export interface MirageOptions {
+  /** The model suite, smallest first (default: 7 sizes from 1×16 to 4×64). */
+  sizes?: MirageModelSpec[];
+  /** Digits of each addend (default 4). */
+  digits?: number;
+  /** Answer written most-significant digit first ('plain', the `addition` task; default) or reversed. */
+  format?: AdditionFormat;
+  /** Position encoding of the suite (default 'rotary'). */
+  positions?: 'learned' | 'rotary';
+  /** Training steps of every model (default 3000), rows per step (32), row length (40 bytes). */
+  steps?: number;
+  batch?: number;
+  seqLen?: number;
+  lr?: number;
+  /** Share of the training bytes that are addition documents (default 0.8). */
+  arithmeticShare?: number;
+  /** Bytes of Moby-Dick used as the text part (default 300,000). */
+  textBytes?: number;
+  /** Held-out addition problems evaluated (default 300) and demonstrations in each prompt (default 1). */
+  nEval?: number;
+  kShot?: number;
+  seed?: number;
+}
+
+export const DEFAULT_MIRAGE_SIZES: MirageModelSpec[] = [
+  { n_layer: 1, d_model: 16, n_head: 2 },
+  { n_layer: 2, d_model: 24, n_head: 2 },
+  { n_layer: 2, d_model: 32, n_head: 4 },
+  { n_layer: 2, d_model: 48, n_head: 4 },
+  { n_layer: 3, d_model: 48, n_head: 4 },
+  { n_layer: 3, d_model: 64, n_head: 4 },
+  { n_layer: 4, d_model: 64, n_head: 4 },
+];
+
+const DEFAULTS = { format: 'plain' as AdditionFormat, positions: 'rotary' as 'learned' | 'rotary', digits: 4, steps: 3000, batch: 32, seqLen: 40, lr: 3e-3, arithmeticShare: 0.8, textBytes: 300_000, nEval: 300, kShot: 1, seed: 0 };
+
+/** The metrics followed across the suite: [report key, higher is better, continuous?]. */
+export const MIRAGE_METRICS: { key: string; higherIsBetter: boolean; continuous: boolean }[] = [
+  { key: 'exact_match', higherIsBetter: true, continuous: false },
+  { key: 'token_accuracy', higherIsBetter: true, continuous: true },
+  { key: 'token_edit_distance', higherIsBetter: false, continuous: true },
+  { key: 'normalized_edit_distance', higherIsBetter: false, continuous: true },
+  { key: 'target_loglik', higherIsBetter: true, continuous: true },
+  { key: 'target_ce', higherIsBetter: false, continuous: true },
+  { key: 'mean_token_prob', higherIsBetter: true, continuous: true },
+  { key: 'target_seq_prob', higherIsBetter: true, continuous: false },
+];
+
+export function mirageModelConfig(s: MirageModelSpec, ctx: number, positions: 'learned' | 'rotary' = 'rotary'): GPTConfig {
+  return resolveConfig({ n_layer: s.n_layer, n_head: s.n_head, d_model: s.d_model, vocab: 256, ctx, norm: 'layernorm', positions, tied_embeddings: true }, `mirage model ${s.n_layer}x${s.d_model}`);
+}
+
+/** The training mixture as bytes: text chapters with addition documents inserted at seeded positions. */
+export function mirageCorpus(o: { digits: number; arithmeticShare: number; textBytes: number; seed: number; format?: AdditionFormat }): { train: Uint8Array; val: Uint8Array; textBytes: number; arithmeticBytes: number; arithmeticDocs: number } {
+  if (!(o.arithmeticShare > 0 && o.arithmeticShare < 1)) throw new ExperimentError(`mirage: arithmeticShare must be in (0, 1), got ${o.arithmeticShare}`);
+  const dec = new TextDecoder();
+  const chapters: string[] = [];
+  let bytes = 0;
+  for (const d of builtinDocuments('moby-dick')) {
+    if (bytes >= o.textBytes) break;
+    const t = dec.decode(d.bytes);
+    chapters.push(t);
+    bytes += d.bytes.length;
+  }
+  const task = additionTaskFor(o.format ?? 'reversed');
+  const rng = new Rng(`mirage-corpus-${o.seed}`);
+  const perDoc = 16;
+  const docBytes = (o.digits * 3 + 3) * perDoc; // "a+b=c\n": ≈ 3·digits + 3 bytes per example
+  const nDocs = Math.max(1, Math.round((bytes * o.arithmeticShare) / (1 - o.arithmeticShare) / docBytes));
+  const docs = taskDocuments(task, rng, nDocs, { examplesPerDoc: perDoc, taskOptions: { digits: o.digits } });
+  const mixed = mixDocuments(chapters, docs, rng).join('\n');
+  const all = new TextEncoder().encode(mixed);
+  const cut = Math.floor(all.length * 0.97);
+  const arithmeticBytes = docs.reduce((a, d) => a + d.length + 1, 0);
+  return { train: all.subarray(0, cut), val: all.subarray(cut), textBytes: bytes, arithmeticBytes, arithmeticDocs: nDocs };
+}
+
+export interface MirageModelResult {
+  spec: MirageModelSpec;
+  params: number;
+  nonEmbeddingParams: number;
+  valLoss: number;
+  finalTrainLoss: number;
+  metrics: EvalMetrics & { token_accuracy: number };
+  seconds: number;
+}
+
+export interface MirageCurve {
+  metric: string;
+  axis: 'params' | 'val_loss';
+  higherIsBetter: boolean;
+  continuous: boolean;
+  label: string;
+  /** Breakthroughness of the metric oriented so that better is higher. */
+  breakthroughness: number;
+  breakthroughnessFloored: boolean;
+  linearity: number | null;
+  reasons: string[];
+}
+
+export interface MirageOutcome {
+  corpus: { trainBytes: number; valBytes: number; textBytes: number; arithmeticBytes: number; arithmeticDocs: number };
+  models: MirageModelResult[];
+  curves: MirageCurve[];
+  /** The acceptance checks against parameters and against validation loss. */
+  checks: { params: MirageAxisCheck; val_loss: MirageAxisCheck };
+}
+
+export interface MirageAxisCheck {
+  exactMatchLabel: string;
+  exactMatchB: number;
+  /** Largest B among the continuous metrics (oriented so that better is higher). */
+  maxContinuousB: number;
+  editDistanceLabel: string;
+  logLikLabel: string;
+  /** EM labelled emergent, B(EM) ≥ 2 × every continuous metric's B, and edit distance or log-likelihood labelled smooth. */
+  mirageReproduced: boolean;
+}
+
+function metricValue(r: MirageModelResult, key: string): number {
+  const v = (r.metrics as unknown as Record<string, unknown>)[key];
+  if (typeof v !== 'number') throw new ExperimentError(`mirage: metric '${key}' missing from the evaluation report of ${r.spec.n_layer}x${r.spec.d_model}`);
+  return v;
+}
+
+/** Mean of the per-position accuracies weighted by their counts (= per-token accuracy). */
+function tokenAccuracy(m: EvalMetrics): number {
+  const a = m.per_position_accuracy ?? [], c = m.per_position_count ?? [];
+  let s = 0, n = 0;
+  a.forEach((v, i) => { s += v * (c[i] ?? 0); n += c[i] ?? 0; });
+  return n > 0 ? s / n : 0;
+}
+
+export async function runMirageExperiment(backend: Backend, opts: MirageOptions = {}, log: Log = silent): Promise<{ result: ExperimentResult<MirageOptions, MirageOutcome>; tables: Record<string, Row[]> }> {
+  const t0 = performance.now();
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & MirageOptions;
+  const sizes = o.sizes ?? DEFAULT_MIRAGE_SIZES;
+  if (sizes.length < 3) throw new ExperimentError(`mirage: need at least 3 model sizes for a curve, got ${sizes.length}`);
+  const corpus = mirageCorpus(o);
+  const source = new ArrayTokenSource(256, corpus.train, corpus.val, 'mirage mixture');
+  log(`mirage: ${source.describe()} (${(100 * corpus.arithmeticBytes / (corpus.arithmeticBytes + corpus.textBytes)).toFixed(0)} % addition bytes, ${o.digits}-digit)`);
+  const task = additionTaskFor(o.format);
+  const ctx = o.seqLen;
+  // longest prompt: k demonstrations "a+b=c\n" (3d+3 bytes at most) + the query "a+b=" (2d+2); then the answer (d+1) + 2
+  const need = o.kShot * (3 * o.digits + 3) + 2 * o.digits + 2 + o.digits + 3;
+  if (need > ctx) throw new ExperimentError(`mirage: ${o.kShot}-shot prompts and answers need up to ${need} bytes but seqLen (ctx) is ${ctx}; raise seqLen or lower kShot`);
+  const models: MirageModelResult[] = [];
+  for (const spec of sizes) {
+    const tm = performance.now();
+    const cfg = mirageModelConfig(spec, ctx, o.positions);
+    const model = createModel(backend, cfg, o.seed);
+    const losses = await trainLoop(backend, model, (rng) => ({ ...source.sampleBatch(rng, o.batch, o.seqLen), B: o.batch, T: o.seqLen }), {
+      steps: o.steps, lr: o.lr, warmup: Math.min(100, Math.floor(o.steps / 10)), weightDecay: 0.1, seed: o.seed + 1,
+    });
+    const evalB = 16, nVal = 8;
+    let vl = 0;
+    for (let i = 0; i < nVal; i++) {
+      const b = source.valBatch(i, nVal, evalB, o.seqLen);
+      vl += model.forward(b.x, evalB, o.seqLen, b.y) / nVal;
+    }
+    const scorer = new ModelScorer(model, { codec: byteCodec });
+    const rep = await evaluateTask(scorer, task, { n: o.nEval, seed: `mirage-eval-${o.seed}`, taskOptions: { digits: o.digits, kShot: o.kShot }, batchSize: 50 });
+    const tail = losses.slice(-50);
+    const r: MirageModelResult = {
+      spec, params: countParams(cfg).total, nonEmbeddingParams: countParams(cfg).nonEmbedding, valLoss: vl,
+      finalTrainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+      metrics: { ...rep.metrics, token_accuracy: tokenAccuracy(rep.metrics) }, seconds: (performance.now() - tm) / 1000,
+    };
+    models.push(r);
+    log(`  ${spec.n_layer}x${spec.d_model}: ${r.params} params, val loss ${vl.toFixed(3)}, EM ${r.metrics.exact_match!.toFixed(3)}, token acc ${r.metrics.token_accuracy.toFixed(3)}, edit dist ${r.metrics.token_edit_distance!.toFixed(3)}, loglik ${r.metrics.target_loglik!.toFixed(3)} (${r.seconds.toFixed(0)} s)`);
+  }
+  const a = analyzeMirage(models, o.digits);
+  const outcome: MirageOutcome = { corpus: { trainBytes: corpus.train.length, valBytes: corpus.val.length, textBytes: corpus.textBytes, arithmeticBytes: corpus.arithmeticBytes, arithmeticDocs: corpus.arithmeticDocs }, models, curves: a.curves, checks: a.checks };
+  return { result: newResult('mirage', backend, t0, { ...o, sizes }, outcome, a.figures, a.notes), tables: a.tables };
+}
+
+/** Shape labels, breakthroughness and the acceptance checks of a trained suite (no training). */
+export function analyzeMirage(models: readonly MirageModelResult[], digits: number): { curves: MirageCurve[]; checks: MirageOutcome['checks']; figures: FigureSpec[]; notes: string[]; tables: Record<string, Row[]> } {
+  const curves: MirageCurve[] = [];
+  for (const axis of ['params', 'val_loss'] as const) {
+    for (const m of MIRAGE_METRICS) {
+      const pts = models.map((r) => ({ x: axis === 'params' ? r.params : r.valLoss, y: metricValue(r, m.key) }));
+      let an: CurveAnalysis;
+      try {
+        an = analyzeCurve(pts, { axis: axis === 'params' ? 'scale' : 'loss', higherIsBetter: m.higherIsBetter, metricSpan: ['exact_match', 'token_accuracy', 'mean_token_prob', 'target_seq_prob', 'normalized_edit_distance'].includes(m.key) ? 1 : undefined });
+      } catch (e) {
+        curves.push({ metric: m.key, axis, higherIsBetter: m.higherIsBetter, continuous: m.continuous, label: 'n/a', breakthroughness: NaN, breakthroughnessFloored: false, linearity: null, reasons: [(e as Error).message] });
+        continue;
+      }
+      const sign = m.higherIsBetter ? 1 : -1;
+      curves.push({
+        metric: m.key, axis, higherIsBetter: m.higherIsBetter, continuous: m.continuous, label: an.shape.label,
+        breakthroughness: sign * an.breakthroughness.value, breakthroughnessFloored: an.breakthroughness.floored,
+        linearity: an.linearity.lmlab_linearity, reasons: an.shape.reasons,
+      });
+    }
+  }
+  const axisCheck = (axis: 'params' | 'val_loss'): MirageAxisCheck => {
+    const by = (k: string) => curves.find((c) => c.axis === axis && c.metric === k)!;
+    const em = by('exact_match'), ted = by('token_edit_distance'), ll = by('target_loglik');
+    const maxCont = Math.max(...curves.filter((c) => c.axis === axis && c.continuous).map((c) => c.breakthroughness).filter(Number.isFinite));
+    return {
+      exactMatchLabel: em.label, exactMatchB: em.breakthroughness, maxContinuousB: maxCont, editDistanceLabel: ted.label, logLikLabel: ll.label,
+      mirageReproduced: em.label === 'emergent' && em.breakthroughness >= 2 * maxCont && (ted.label === 'smooth' || ll.label === 'smooth'),
+    };
+  };
+  const checks: MirageOutcome['checks'] = { params: axisCheck('params'), val_loss: axisCheck('val_loss') };
+  const modelRows: Row[] = models.map((r) => ({
+    model: `${r.spec.n_layer}x${r.spec.d_model}`, params: r.params, non_embedding_params: r.nonEmbeddingParams, val_loss: r.valLoss,
+    ...Object.fromEntries(MIRAGE_METRICS.map((m) => [m.key, metricValue(r, m.key)])),
+  }));
+  const positionRows: Row[] = [];
+  for (const r of models) (r.metrics.per_position_accuracy ?? []).forEach((acc, i) => positionRows.push({ model: `${r.spec.n_layer}x${r.spec.d_model}`, params: r.params, position: `digit ${i}`, accuracy: acc, count: r.metrics.per_position_count?.[i] ?? 0 }));
+  const curveRows: Row[] = curves.map((c) => ({ metric: c.metric, axis: c.axis, label: c.label, breakthroughness: c.breakthroughness, floored: c.breakthroughnessFloored, lmlab_linearity: c.linearity }));
+  const figures: FigureSpec[] = [
+    { id: 'mirage-metrics-vs-params', title: `${digits}-digit addition: every metric on the same generations vs parameters`, kind: 'line', file: 'mirage_models.csv', x: 'params', y: MIRAGE_METRICS.map((m) => m.key), xLog: true,
+      caption: 'One panel per metric; the shape labels are in mirage_curves.csv.' },
+    { id: 'mirage-metrics-vs-loss', title: 'Every metric vs validation loss (Du et al. 2024)', kind: 'line', file: 'mirage_models.csv', x: 'val_loss', y: MIRAGE_METRICS.map((m) => m.key) },
+    { id: 'mirage-per-position', title: 'Per-position (per-digit) accuracy vs parameters', kind: 'line', file: 'mirage_positions.csv', x: 'params', y: ['accuracy'], series: 'position', xLog: true },
+    { id: 'mirage-labels', title: 'Breakthroughness per metric (oriented: better is higher)', kind: 'bar', file: 'mirage_curves.csv', x: 'metric', y: ['breakthroughness'], facet: 'axis' },
+  ];
+  const line = (axis: 'params' | 'val_loss'): string => {
+    const c = checks[axis];
+    return `${axis === 'params' ? 'vs parameters' : 'vs validation loss'}: exact match ${c.exactMatchLabel} (B ${c.exactMatchB.toFixed(2)}), token edit distance ${c.editDistanceLabel}, target log-likelihood ${c.logLikLabel}; largest B among continuous metrics ${c.maxContinuousB.toFixed(2)} → ${c.mirageReproduced ? 'mirage reproduced' : 'mirage not reproduced'}.`;
+  };
+  const em = models.map((r) => r.metrics.exact_match!), ta = models.map((r) => r.metrics.token_accuracy);
+  const notes: string[] = [
+    line('params'),
+    line('val_loss'),
+    `EM across the suite: ${em.map((v) => v.toFixed(3)).join(', ')}; per-token accuracy ${ta.map((v) => v.toFixed(3)).join(', ')} (models smallest first).`,
+  ];
+  return { curves, checks, figures, notes, tables: { 'mirage_models.csv': modelRows, 'mirage_positions.csv': positionRows, 'mirage_curves.csv': curveRows } };
+}
+
+/** Recompute the analysis of a stored mirage result (same models and metrics, current analysis code). */
+export function reanalyzeMirage(stored: ExperimentResult<MirageOptions, MirageOutcome>): { result: ExperimentResult<MirageOptions, MirageOutcome>; tables: Record<string, Row[]> } {
+  if (stored.experiment !== 'mirage' || !Array.isArray(stored.outcome?.models)) throw new ExperimentError('reanalyze: not a mirage result (experiment must be "mirage" with outcome.models)');
+  const a = analyzeMirage(stored.outcome.models, stored.options.digits ?? DEFAULTS.digits);
+  return {
+    result: { ...stored, outcome: { ...stored.outcome, curves: a.curves, checks: a.checks }, figures: a.figures, notes: [...a.notes, `Re-analysed on ${new Date().toISOString()} from the stored per-model metrics (training took ${stored.seconds.toFixed(0)} s).`] },
+    tables: a.tables,
+  };
+}

@@ -224,9 +224,9 @@ export function register(program: Command): void {
     .option('--task <name>', 'fine-tuning task', 'copy')
     .option('--length <n>', 'task option length (copy)', '8')
     .option('--pretrain-steps <n>', 'pre-training steps', '1500')
-    .option('--finetune-steps <n>', 'fine-tuning steps', '400')
+    .option('--finetune-steps <n>', 'fine-tuning steps', '1500')
     .option('--finetune-examples <n>', 'size of the fine-tuning set', '1000')
-    .option('--eval-every <n>', 'evaluate every n fine-tuning steps', '50')
+    .option('--eval-every <n>', 'evaluate every n fine-tuning steps', '250')
     .option('--n-eval <n>', 'held-out problems per evaluation', '200')
     .option('--seed <n>', 'seed', '0')
     .action(action(async (o: Common & Record<string, string | boolean | undefined>) => {

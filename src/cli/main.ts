@@ -9,6 +9,8 @@ import { register as memorization } from './memorization.ts';
 import { register as report } from './report.ts';
 import { register as study } from './study.ts';
 import { register as interop } from './interop.ts';
+import { register as phenomena } from './phenomena.ts';
+import { register as experiment } from './experiment.ts';
 
 const program = new Command();
 program
@@ -17,17 +19,6 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
-for (const register of [study, engine, data, store, scaling, emergence, memorization, report, interop]) register(program);
-
-// commands of areas still being built register themselves when their module is present
-for (const area of ['phenomena', 'experiment']) {
-  const url = new URL(`./${area}.ts`, import.meta.url);
-  try {
-    const mod = (await import(url.href)) as { register?: (p: Command) => void };
-    mod.register?.(program);
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(`${area}.ts`)) throw e;
-  }
-}
+for (const register of [study, engine, data, store, scaling, emergence, experiment, memorization, phenomena, report, interop]) register(program);
 
 await program.parseAsync(process.argv);

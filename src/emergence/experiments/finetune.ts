@@ -43,7 +43,7 @@ export interface FinetuneOptions {
 
 const DEFAULTS = {
   model: { n_layer: 2, d_model: 64, n_head: 4 } as MirageModelSpec, task: 'copy', taskOptions: { length: 8 } as TaskOptions,
-  pretrainSteps: 1500, finetuneSteps: 400, finetuneExamples: 1000, textBytes: 600_000, batch: 32, seqLen: 64, lr: 2e-3, finetuneLr: 1e-3, evalEvery: 50, nEval: 200, seed: 0,
+  pretrainSteps: 1500, finetuneSteps: 1500, finetuneExamples: 1000, textBytes: 600_000, batch: 32, seqLen: 64, lr: 2e-3, finetuneLr: 1e-3, evalEvery: 250, nEval: 200, seed: 0,
 };
 
 export interface FinetuneOutcome {

@@ -36,7 +36,10 @@ interface BlockActs {
 
 interface Acts {
   B: number; T: number;
-  ids: Int32Array; targets: Int32Array | null;
+  ids: Int32Array;
+  /** targets of the last forward (a view of targetsBuf), or null when it had none */
+  targets: Int32Array | null;
+  targetsBuf: Int32Array;
   resid: Arr[]; // L+1 × [N,C]
   blocks: BlockActs[];
   lnf: Arr; lnfMean: Arr; lnfRstd: Arr;
@@ -198,7 +201,7 @@ export class GPT {
     }
     const resid = Array.from({ length: forDecode ? 2 : c.n_layer + 1 }, () => al(N * C));
     return {
-      B, T, ids: new Int32Array(N), targets: null, resid, blocks,
+      B, T, ids: new Int32Array(N), targets: null, targetsBuf: new Int32Array(forDecode ? 0 : N), resid, blocks,
       lnf: al(N * C), lnfMean: al(N), lnfRstd: al(N), logits: al(N * c.vocab), losses: al(N),
     };
   }
@@ -248,7 +251,11 @@ export class GPT {
     this.checkIds(ids, N, 'input ids');
     const a = this.ensureActs(B, T);
     a.ids.set(ids.subarray(0, N));
-    a.targets = targets ? Int32Array.from(targets.subarray(0, N)) : null;
+    if (targets) {
+      if (targets.length < N) throw new ModelError(`targets: expected ${N} ids, got ${targets.length}`);
+      a.targetsBuf.set(targets.subarray(0, N));
+      a.targets = a.targetsBuf;
+    } else a.targets = null;
     const wpe = c.positions === 'learned' ? this.p('wpe') : null;
     const shape = { B, T, H, KV, D };
     const rot = { ...shape, rot: c.rot_dims, base: c.rope_base, pos0: 0 };

@@ -4,6 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Rng } from '../engine/rng.ts';
+import { DataError } from '../data/errors.ts';
 
 export interface Batch {
   /** inputs [B*T] */
@@ -26,9 +27,8 @@ export interface TokenSource {
   describe(): string;
 }
 
-export class DataError extends Error {
-  override name = 'DataError';
-}
+/** Data errors are the data layer's (one class to catch for every data problem). */
+export { DataError };
 
 /** Windows over an in-memory token array. */
 export class ArrayTokenSource implements TokenSource {

@@ -24,13 +24,18 @@ export const bytesCodec: TextCodec = {
   decode: (ids) => new TextDecoder('utf-8', { fatal: false }).decode(Uint8Array.from(ids)),
 };
 
+/** A codec backed by a byte-level BPE tokenizer.json. */
+function tokenizerCodec(path: string): TextCodec {
+  const tok = readTokenizerFile(path);
+  return { name: path, encode: (t) => Array.from(tok.encode(t)), decode: (ids) => tok.decode(ids) };
+}
+
 /** The codec of a run's data. */
 export function textCodec(cfg: ResolvedTrainConfig): TextCodec {
   if (dataFormat(cfg) === 'bytes') return bytesCodec;
   const path = join(cfg.data, 'tokenizer.json');
   if (!existsSync(path)) throw new DataError(`${cfg.data}: no tokenizer.json beside the shards`);
-  const tok = readTokenizerFile(path);
-  return { name: path, encode: (t) => Array.from(tok.encode(t)), decode: (ids) => tok.decode(ids) };
+  return tokenizerCodec(path);
 }
 
 function dataFormat(cfg: ResolvedTrainConfig): 'bytes' | 'shards' {
@@ -60,8 +65,7 @@ export function loadAnyModel(backend: Backend, dir: string): { model: GPT; codec
         if (model.config.vocab !== 256) throw new DataError(`${dir}: no tokenizer.json, and vocab ${model.config.vocab} is not raw bytes`);
         return { model, codec: bytesCodec, source: 'hf' };
       }
-      const tok = readTokenizerFile(tokPath);
-      return { model, codec: { name: tokPath, encode: (t) => Array.from(tok.encode(t)), decode: (ids) => tok.decode(ids) }, source: 'hf' };
+      return { model, codec: tokenizerCodec(tokPath), source: 'hf' };
     }
   }
   const r = loadRun(backend, dir);

@@ -122,7 +122,6 @@ export async function train(backend: Backend, cfg: ResolvedTrainConfig, data: To
     // the init seed and the data-order seed must not share a stream
     rng.seed(cfg.seed * 7919 + 17);
     opt = new AdamW(backend, model.layout, adamCfg);
-    writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
     writeFileSync(metricsPath, '');
   }
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');

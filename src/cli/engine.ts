@@ -8,7 +8,7 @@ import { cpuInfo } from '../engine/cpu.ts';
 import { countParams, flopsPerToken } from '../model/layout.ts';
 import { applyOverrides, resolveTrainConfig, TrainConfigError } from '../train/config.ts';
 import { train } from '../train/trainer.ts';
-import { openTrainingData, loadRun, loadAnyModel } from '../train/runs.ts';
+import { openTrainingData, loadRun, loadAnyModel, encodeInput, decodeAfter } from '../train/runs.ts';
 import { generate } from '../train/generate.ts';
 import { evaluateTokens } from '../train/evaluate.ts';
 import { action, fmtDuration, pickBackend } from './util.ts';
@@ -112,14 +112,15 @@ export function register(program: Command): void {
       if (!path) throw new TrainConfigError('give --run <run dir> or --model <HF model dir>');
       const { model, codec } = loadAnyModel(backend, path);
       const num = intOpt(o['num'], '--num', 1), maxNew = intOpt(o['maxNew'], '--max-new', 1);
-      const prompt = codec.encode(String(o['prompt']));
+      const prompt = encodeInput(codec, String(o['prompt']));
+      if (prompt.length === 0) throw new TrainConfigError('--prompt: encodes to no tokens; give a non-empty prompt');
       const g = generate(model, Array.from({ length: num }, () => prompt), {
         maxNewTokens: Math.min(maxNew, model.config.positions === 'learned' ? model.config.ctx - prompt.length : maxNew),
         temperature: numOpt(o['temperature'], '--temperature', 0), topK: intOpt(o['topK'], '--top-k', 0), topP: numOpt(o['topP'], '--top-p', 0),
         seed: intOpt(o['seed'], '--seed', 0),
       });
-      if (o['json']) process.stdout.write(JSON.stringify(g.tokens.map((t, i) => ({ tokens: t, text: codec.decode(t), logprobs: g.logprobs[i] }))) + '\n');
-      else for (const t of g.tokens) process.stdout.write(String(o['prompt']) + codec.decode(t) + '\n' + (num > 1 ? '---\n' : ''));
+      if (o['json']) process.stdout.write(JSON.stringify(g.tokens.map((t, i) => ({ tokens: t, text: decodeAfter(codec, prompt, t), logprobs: g.logprobs[i] }))) + '\n');
+      else for (const t of g.tokens) process.stdout.write(String(o['prompt']) + decodeAfter(codec, prompt, t) + '\n' + (num > 1 ? '---\n' : ''));
     }));
 
   program
@@ -140,7 +141,7 @@ export function register(program: Command): void {
       let T = model.config.ctx;
       if (o.text) {
         if (!existsSync(o.text) || !statSync(o.text).isFile()) throw new TrainConfigError(`--text: '${o.text}' is not a readable file`);
-        tokens = codec.encode(readFileSync(o.text, 'utf8'));
+        tokens = encodeInput(codec, readFileSync(o.text, 'utf8'));
         label = o.text;
         if (o.run) T = Math.min(T, loadRun(backend, o.run).cfg.seq_len);
       } else {

@@ -7,7 +7,8 @@ import { exportHFGpt2 } from '../model/convert/export.ts';
 import { hfConfig } from '../model/convert/hf.ts';
 import { countParams } from '../model/layout.ts';
 import { resolveConfig } from '../model/config.ts';
-import { loadRun } from '../train/runs.ts';
+import { loadRun, isHfModelDir } from '../train/runs.ts';
+import { openHfTokenizer } from '../data/hfcodec.ts';
 import { ModelError } from '../model/gpt.ts';
 import { action, pickBackend } from './util.ts';
 
@@ -20,6 +21,9 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .action(action(async (o: { run: string; format: string; out: string }) => {
       if (o.format !== 'hf') throw new ModelError(`--format: '${o.format}' is not supported (hf)`);
+      if (existsSync(o.run) && statSync(o.run).isDirectory() && isHfModelDir(o.run)) {
+        throw new ModelError(`--run: '${o.run}' is a Hugging Face model directory (config.json has model_type), not an lmlab run; export writes lmlab runs in HF format, an HF directory is already one (use it directly with --model)`);
+      }
       const { model, cfg } = loadRun(await pickBackend('ref'), o.run);
       const tok = existsSync(cfg.data) && statSync(cfg.data).isDirectory() ? join(cfg.data, 'tokenizer.json') : undefined;
       const files = exportHFGpt2(model, o.out, tok && existsSync(tok) ? tok : undefined);
@@ -57,7 +61,16 @@ export function register(program: Command): void {
           out['params'] = countParams(config);
         }
         const tok = isDir ? join(path, 'tokenizer.json') : null;
-        out['tokenizer'] = tok && existsSync(tok) ? tok : null;
+        if (tok && existsSync(tok)) {
+          try {
+            const c = openHfTokenizer(path);
+            out['tokenizer'] = { file: tok, reader: c.engine, vocab: c.vocabSize, ...(c.fallbackReason ? { not_byte_level: c.fallbackReason } : {}) };
+          } catch (e) {
+            out['tokenizer'] = { file: tok, error: (e as Error).message };
+          }
+        } else {
+          out['tokenizer'] = null;
+        }
         if (o.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
         else for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(13)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`);
       } finally {

@@ -9,9 +9,8 @@ import type { Arr, Backend } from '../engine/backend.ts';
 import { GPT } from '../model/gpt.ts';
 import type { HookFn } from '../model/hooks.ts';
 import { loadHFModel } from '../model/convert/hf.ts';
-import { readTokenizerFile } from '../data/hf.ts';
 import { createModel } from '../model/init.ts';
-import { loadRun, bytesCodec, openTrainingData, type TextCodec } from '../train/runs.ts';
+import { loadRun, bytesCodec, openTrainingData, hfModelCodec, encodeInput, type TextCodec } from '../train/runs.ts';
 import type { ResolvedTrainConfig } from '../train/config.ts';
 
 /** Raised for invalid analysis inputs; the message names the option or file and what was expected. */
@@ -213,8 +212,7 @@ export function openModel(backend: Backend, path: string): OpenedModel {
     const tokPath = join(path, 'tokenizer.json');
     let codec: TextCodec;
     if (existsSync(tokPath)) {
-      const tok = readTokenizerFile(tokPath);
-      codec = { name: tokPath, encode: (t) => Array.from(tok.encode(t)), decode: (ids) => tok.decode(ids) };
+      codec = hfModelCodec(path, model.config.vocab);
     } else if (model.config.vocab >= 256) {
       codec = bytesCodec;
     } else {
@@ -235,7 +233,7 @@ export function openModel(backend: Backend, path: string): OpenedModel {
 export function analysisTokens(m: OpenedModel, dataPath?: string): ArrayLike<number> {
   if (dataPath) {
     if (!existsSync(dataPath)) throw new PhenomenaError(`--data: '${dataPath}' does not exist`);
-    return m.codec.encode(readFileSync(dataPath, 'utf8'));
+    return encodeInput(m.codec, readFileSync(dataPath, 'utf8'));
   }
   if (m.run) return openTrainingData(m.run).valTokensArray();
   throw new PhenomenaError(`--data is required for a Hugging Face model directory (${m.source}): give a text file`);

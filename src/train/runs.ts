@@ -8,13 +8,46 @@ import { resolveTrainConfig, type ResolvedTrainConfig } from './config.ts';
 import { bytesSource, DataError, type TokenSource } from './data.ts';
 import { openShards } from '../data/shards.ts';
 import { readTokenizerFile } from '../data/hf.ts';
+import { openHfTokenizer, decodeContinuation } from '../data/hfcodec.ts';
 import { loadHFModel } from '../model/convert/hf.ts';
 
 /** Turns text into token ids and back. */
 export interface TextCodec {
   readonly name: string;
+  /** The ids of the text alone (no BOS/EOS): also the form used for continuations. */
   encode(text: string): number[];
+  /**
+   * A fresh input as the model's own tokenizer encodes it (with its template's special tokens, e.g. Llama's
+   * `<s>`), for prompts and whole evaluation texts. Absent: same as `encode`.
+   */
+  encodeInput?(text: string): number[];
   decode(ids: readonly number[]): string;
+}
+
+/** A prompt / evaluation text: `encodeInput` when the codec has one, else `encode`. */
+export function encodeInput(codec: TextCodec, text: string): number[] {
+  return codec.encodeInput ? codec.encodeInput(text) : codec.encode(text);
+}
+
+/** Text generated after `prompt` ids (keeps the leading space SentencePiece decoders strip from a first token). */
+export function decodeAfter(codec: TextCodec, prompt: readonly number[], ids: readonly number[]): string {
+  return decodeContinuation(codec, prompt, ids);
+}
+
+/**
+ * The codec of a Hugging Face model directory: its tokenizer.json (byte-level BPE through lmlab's tokenizer,
+ * other kinds such as SentencePiece-style Llama BPE through @huggingface/tokenizers), else raw bytes when the
+ * vocabulary is exactly 256. The tokenizer's ids must fit the model's vocabulary.
+ */
+export function hfModelCodec(dir: string, modelVocab: number): TextCodec {
+  const tokPath = join(dir, 'tokenizer.json');
+  if (!existsSync(tokPath)) {
+    if (modelVocab !== 256) throw new DataError(`${tokPath}: not found, and the model's vocabulary (${modelVocab}) is not raw bytes (256); add the checkpoint's tokenizer.json`);
+    return bytesCodec;
+  }
+  const c = openHfTokenizer(dir);
+  if (c.vocabSize > modelVocab) throw new DataError(`${tokPath}: the tokenizer has ids up to ${c.vocabSize - 1}, but the model's vocabulary is ${modelVocab} (config.json vocab_size): they do not belong together`);
+  return { name: c.name, encode: c.encode, encodeInput: c.encodeInput, decode: c.decode };
 }
 
 /** Raw UTF-8 bytes (vocab 256): decode replaces invalid sequences with U+FFFD. */
@@ -52,24 +85,31 @@ export function openTrainingData(cfg: ResolvedTrainConfig): TokenSource {
 
 /**
  * Load a model for inference from a run directory, a checkpoint directory, or a Hugging Face model directory
- * (config.json with model_type + safetensors; its tokenizer.json gives the codec).
+ * (config.json with model_type + safetensors; its tokenizer.json gives the codec: see hfModelCodec).
  */
 export function loadAnyModel(backend: Backend, dir: string): { model: GPT; codec: TextCodec; source: 'run' | 'hf' } {
-  const cfgPath = join(dir, 'config.json');
-  if (existsSync(cfgPath) && (existsSync(join(dir, 'model.safetensors')) || existsSync(join(dir, 'model.safetensors.index.json')))) {
-    const raw = JSON.parse(readFileSync(cfgPath, 'utf8')) as { model_type?: unknown };
-    if (typeof raw.model_type === 'string') {
-      const { model } = loadHFModel(backend, dir);
-      const tokPath = join(dir, 'tokenizer.json');
-      if (!existsSync(tokPath)) {
-        if (model.config.vocab !== 256) throw new DataError(`${dir}: no tokenizer.json, and vocab ${model.config.vocab} is not raw bytes`);
-        return { model, codec: bytesCodec, source: 'hf' };
-      }
-      return { model, codec: tokenizerCodec(tokPath), source: 'hf' };
-    }
+  if (isHfModelDir(dir)) {
+    const { model } = loadHFModel(backend, dir);
+    return { model, codec: hfModelCodec(dir, model.config.vocab), source: 'hf' };
   }
   const r = loadRun(backend, dir);
   return { model: r.model, codec: r.codec, source: 'run' };
+}
+
+/**
+ * Whether `dir` is a Hugging Face model directory: config.json with a string model_type, plus model.safetensors
+ * or a sharded index (lmlab run configs have no model_type).
+ */
+export function isHfModelDir(dir: string): boolean {
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath) || !(existsSync(join(dir, 'model.safetensors')) || existsSync(join(dir, 'model.safetensors.index.json')))) return false;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
+  }
+  return typeof raw === 'object' && raw !== null && typeof (raw as { model_type?: unknown }).model_type === 'string';
 }
 
 /** Load a run directory (latest checkpoint) or one checkpoint directory, with its config and codec. */

@@ -4,7 +4,7 @@
  * models can be written this way (LayerNorm with biases, learned positions, GELU, tied head, biases,
  * sequential blocks, no k′/v′ bias); anything else is refused with the field that prevents it.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { writeSafetensors } from '../../io/safetensors.ts';
@@ -25,17 +25,37 @@ export function gpt2ExportBlocker(c: GPTConfig): string | null {
   return null;
 }
 
+/** The id of the tokenizer's end-of-text special token (`<|endoftext|>`, else `</s>`), or null when it has none. */
+function endOfTextId(tokenizerJson: string): number | null {
+  let tok: unknown;
+  try {
+    tok = JSON.parse(readFileSync(tokenizerJson, 'utf8'));
+  } catch (e) {
+    throw new ModelError(`${tokenizerJson}: not valid JSON (${(e as Error).message})`);
+  }
+  const added = (tok as { added_tokens?: { id?: unknown; content?: unknown }[] }).added_tokens;
+  if (!Array.isArray(added)) return null;
+  for (const name of ['<|endoftext|>', '</s>']) {
+    const t = added.find((a) => a && a.content === name && typeof a.id === 'number');
+    if (t) return t.id as number;
+  }
+  return null;
+}
+
 /** Write `model` as an HF GPT-2 directory; returns the files written. */
 export function exportHFGpt2(model: GPT, dir: string, tokenizerJson?: string): string[] {
   const c = model.config;
   const why = gpt2ExportBlocker(c);
   if (why) throw new ModelError(`cannot export as HF GPT-2: ${why}`);
   mkdirSync(dir, { recursive: true });
+  const eos = tokenizerJson ? endOfTextId(tokenizerJson) : null;
   const config = {
     model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: c.vocab, n_positions: c.ctx, n_ctx: c.ctx,
     n_embd: c.d_model, n_layer: c.n_layer, n_head: c.n_head, n_inner: c.d_ff === 4 * c.d_model ? null : c.d_ff,
     activation_function: c.activation === 'gelu' ? 'gelu' : 'gelu_new', layer_norm_epsilon: c.norm_eps,
     resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, tie_word_embeddings: true, torch_dtype: 'float32',
+    // GPT2Config defaults both to 50256, outside a small vocabulary: write the tokenizer's end-of-text id, or null
+    bos_token_id: eos, eos_token_id: eos,
   };
   const files = [join(dir, 'config.json'), join(dir, 'model.safetensors')];
   writeFileAtomic(files[0]!, JSON.stringify(config, null, 2) + '\n');

@@ -268,13 +268,13 @@ export function isoflopFigures(s: IsoflopSection): Figure[] {
   const color = { field: 'budget', type: 'ordinal', title: 'budget (FLOPs)', sort: { field: 'C' }, scale: { scheme: 'viridis' } };
   const x = logX('N', 'non-embedding parameters N (log)');
   const layer: VlSpec[] = [];
-  if (fits.length) layer.push({ name: 'isoflop_fits', data: named('isoflop_fits', fits), mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y: linY('loss', 'final loss'), color } });
-  layer.push({ name: 'isoflop_points', data: named('isoflop_points', pts), mark: { type: 'point', filled: true, size: 40 }, encoding: { x, y: linY('loss', 'final loss'), color, tooltip: [{ field: 'run' }, { field: 'N', format: '.3~s' }, { field: 'loss', format: '.4f' }] } });
+  if (fits.length) layer.push({ name: 'isoflop_fits', data: named('isoflop_fits', fits), mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y: linY('loss', 'loss at the budget'), color } });
+  layer.push({ name: 'isoflop_points', data: named('isoflop_points', pts), mark: { type: 'point', filled: true, size: 40 }, encoding: { x, y: linY('loss', 'loss at the budget'), color, tooltip: [{ field: 'run' }, { field: 'N', format: '.3~s' }, { field: 'loss', format: '.4f' }] } });
   if (opt.length) layer.push({ name: 'isoflop_optima', data: named('isoflop_optima', opt), mark: { type: 'point', shape: 'cross', size: 150, strokeWidth: 2.5, color: '#e45756' }, encoding: { x, y: { field: 'loss', type: 'quantitative' } } });
   const runs = uniq(pts.map((p) => p.run));
   const nFit = s.profiles.filter((p) => (p.fit ?? []).length > 0).length;
-  const spec: VlSpec = { ...base('IsoFLOP profiles', 'final loss against model size at fixed compute'), width: 480, height: 300, layer };
-  const caption = `Final loss against N at ${s.profiles.length} fixed budget${s.profiles.length > 1 ? 's' : ''} (${s.profiles.map((p) => fmt(p.C, 3)).join(', ')} FLOPs); ${pts.length} points from ${runsPhrase(runs)}.`
+  const spec: VlSpec = { ...base('IsoFLOP profiles', 'loss against model size at fixed compute'), width: 480, height: 300, layer };
+  const caption = `Loss against N at ${s.profiles.length} fixed budget${s.profiles.length > 1 ? 's' : ''} (${s.profiles.map((p) => fmt(p.C, 3)).join(', ')} FLOPs); ${pts.length} points from ${runsPhrase(runs)}.`
     + (nFit ? ` Lines: the fitted profile of ${nFit} budget${nFit > 1 ? 's' : ''}.` : '')
     + (opt.length ? ` Red crosses: each profile's optimum (${opt.map((o) => `N* = ${fmt(o.N, 3)} at ${fmt(o.C, 3)}`).join('; ')}).` : '')
     + ` Source: ${s.source}.`;

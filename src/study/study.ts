@@ -19,6 +19,10 @@ import { reportFromStore } from '../report/store.ts';
 import type { ReportInput } from '../report/types.ts';
 import { createBackend } from '../engine/index.ts';
 import { runProbes, type CanaryProbe, type MemorizationProbe } from './probes.ts';
+import {
+  curveAnalyses, emergenceProbe, goodTuringProbe, phenomenaProbe, quantizationProbe,
+  type CurvesResult, type EmergenceResult, type GoodTuringResult, type PhenomenaResult, type PowerFitSummary, type QuantizationResult,
+} from './analyses.ts';
 
 export interface ProbeResults {
   memorization: MemorizationProbe[];
@@ -40,6 +44,23 @@ export interface StudyPreset {
   /** bootstrap resamples for the fit's intervals */
   bootstrap: number;
   workers: number;
+  /** sizes of the probes run on the trained suite */
+  probes: ProbeSizes;
+}
+
+export interface ProbeSizes {
+  /** validation windows (of seq_len tokens) for massive activations and attention sinks */
+  windows: number;
+  /** validation tokens for the quantization table */
+  quantTokens: number;
+  /** block size of the block-wise quantization rows */
+  quantBlock: number;
+  /** eval examples per emergence task */
+  emergenceExamples: number;
+  /** samples from the largest model for the Good-Turing extrapolation, their length, and k */
+  gtSamples: number;
+  gtTokens: number;
+  gtK: number;
 }
 
 export type PresetName = 'quick' | 'full' | 'smoke';
@@ -53,6 +74,7 @@ export const PRESETS: Record<PresetName, StudyPreset> = {
       { n_layer: 2, d_model: 48, n_head: 2 }, { n_layer: 2, d_model: 64, n_head: 2 },
     ],
     tokens: 40_000, batch_size: 8, seq_len: 64, lr: 3e-3, vocab: 320, bootstrap: 20, workers: 1,
+    probes: { windows: 8, quantTokens: 2048, quantBlock: 32, emergenceExamples: 16, gtSamples: 64, gtTokens: 32, gtK: 4 },
   },
   quick: {
     name: 'quick',
@@ -61,6 +83,7 @@ export const PRESETS: Record<PresetName, StudyPreset> = {
       { n_layer: 2, d_model: 96, n_head: 3 }, { n_layer: 3, d_model: 128, n_head: 4 }, { n_layer: 4, d_model: 160, n_head: 5 },
     ],
     tokens: 1_200_000, batch_size: 16, seq_len: 64, lr: 2e-3, vocab: 512, bootstrap: 200, workers: 1,
+    probes: { windows: 16, quantTokens: 8192, quantBlock: 32, emergenceExamples: 64, gtSamples: 256, gtTokens: 48, gtK: 16 },
   },
   full: {
     name: 'full',
@@ -70,6 +93,7 @@ export const PRESETS: Record<PresetName, StudyPreset> = {
       { n_layer: 8, d_model: 512, n_head: 8 },
     ],
     tokens: 20_000_000, batch_size: 16, seq_len: 256, lr: 1e-3, vocab: 4096, bootstrap: 1000, workers: 1,
+    probes: { windows: 64, quantTokens: 65536, quantBlock: 64, emergenceExamples: 200, gtSamples: 1024, gtTokens: 128, gtK: 32 },
   },
 };
 
@@ -192,27 +216,117 @@ export function bootstrapCurves(points: { N: number; loss: number }[], grid: num
   return { curves, used: curves.length };
 }
 
-/** Step 4: memorization and canary probes on every model of the suite (skipped when probes.json exists). */
-export async function probesStep(o: StudyOptions, plan: SweepPlan, corpus: string): Promise<ProbeResults> {
-  const path = join(studyDir(o.workspace), 'probes.json');
-  if (existsSync(path)) {
-    o.log?.('probes', `found ${path}`);
-    return JSON.parse(readFileSync(path, 'utf8')) as ProbeResults;
-  }
-  const backend = await createBackend(o.backend ?? process.env.LMLAB_BACKEND ?? 'auto');
-  const out: ProbeResults = { memorization: [], canaries: [] };
-  for (const r of plan.runs) {
-    o.log?.('probes', `memorization and canary exposure: ${r.id}`);
-    const p = runProbes(backend, String(r.config.out), r.id, r.N, corpus);
-    out.memorization.push(p.memorization);
-    out.canaries.push(p.canaries);
-  }
-  writeFileAtomic(path, JSON.stringify(out, null, 2) + '\n');
-  return out;
+/** Per-step progress with an ETA: `done` of `total` work units (runs weighted by FLOPs per token). */
+function stepProgress(o: StudyOptions, step: string, t0: number): (msg: string, done: number, total: number) => void {
+  return (msg, done, total) => {
+    const el = (Date.now() - t0) / 1000;
+    const eta = done > 0 && done < total ? (el * (total - done)) / done : NaN;
+    o.log?.(step, `${msg} · ${Math.round((100 * done) / total)}%${Number.isFinite(eta) ? ` · ETA ${Math.round(eta)}s` : done === 0 ? " · ETA after the first part" : ""}`);
+  };
 }
 
-/** Step 5: the report (self-contained HTML + SVG figures) from the store and the study's results. */
-export async function reportStep(o: StudyOptions, plan: SweepPlan, scaling: ScalingResult, probes: ProbeResults): Promise<string> {
+/** A resumable step: load `file` from the study directory when it exists, else compute, write it atomically, return it. */
+async function cachedStep<T>(o: StudyOptions, step: string, file: string, what: string, fn: (progress: (msg: string, done: number, total: number) => void) => T | Promise<T>): Promise<T> {
+  const path = join(studyDir(o.workspace), file);
+  if (existsSync(path)) {
+    o.log?.(step, `found ${path}`);
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  }
+  const t0 = Date.now(), cpu0 = process.cpuUsage();
+  o.log?.(step, what);
+  const r = await fn(stepProgress(o, step, t0));
+  writeFileAtomic(path, JSON.stringify(r) + '\n');
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time as well as wall time: on a shared machine the wall time says more about the load than the step
+  o.log?.(step, `done in ${((Date.now() - t0) / 1000).toFixed(1)}s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)}s): ${path}`);
+  return r;
+}
+
+/** Step 4: memorization and canary probes on every model of the suite (skipped when probes.json exists). */
+export async function probesStep(o: StudyOptions, plan: SweepPlan, corpus: string): Promise<ProbeResults> {
+  return cachedStep(o, 'probes', 'probes.json', 'discoverable memorization of the planted duplicates and canary exposure, every model', async (progress) => {
+    const backend = await createBackend(o.backend ?? process.env.LMLAB_BACKEND ?? 'auto');
+    const out: ProbeResults = { memorization: [], canaries: [] };
+    // cost grows with the model: weight each run by its N (+ a constant for the per-model overhead)
+    const w = plan.runs.map((r) => r.N + plan.runs[0]!.N);
+    const total = w.reduce((a, b) => a + b, 0);
+    let done = 0;
+    for (const [i, r] of plan.runs.entries()) {
+      progress(`memorization and canary exposure: ${r.id}`, done, total);
+      const p = runProbes(backend, String(r.config.out), r.id, r.N, corpus);
+      out.memorization.push(p.memorization);
+      out.canaries.push(p.canaries);
+      done += w[i]!;
+    }
+    return out;
+  });
+}
+
+/** Step 5: frontier (approach 1), IsoFLOP profiles (approach 2), L(D) and L(C) from the suite's training curves. */
+export async function curvesStep(o: StudyOptions, store: Store, plan: SweepPlan): Promise<CurvesResult> {
+  return cachedStep(o, 'curves', 'curves.json', 'compute-optimal frontier, IsoFLOP profiles, L(D) and L(C) from the training curves', (progress) => {
+    return curveAnalyses(store, plan, { bootstrap: Math.min(o.preset.bootstrap, 40), progress });
+  });
+}
+
+/** Step 6: massive activations and attention sinks of every model, super weights of the largest. */
+export async function phenomenaStep(o: StudyOptions, store: Store, plan: SweepPlan, corpus: string): Promise<PhenomenaResult> {
+  return cachedStep(o, 'phenom', 'phenomena.json', `massive activations and attention sinks on ${o.preset.probes.windows} validation windows, every model; super-weight search on the largest`, async (progress) => {
+    const backend = await createBackend(o.backend ?? process.env.LMLAB_BACKEND ?? 'auto');
+    return phenomenaProbe(backend, store, plan, corpus, { windows: o.preset.probes.windows, progress });
+  });
+}
+
+/** Step 7: the quantization table of the largest model. */
+export async function quantizationStep(o: StudyOptions, store: Store, plan: SweepPlan, corpus: string, phen: PhenomenaResult): Promise<QuantizationResult> {
+  return cachedStep(o, 'quant', 'quantization.json', `round-to-nearest quantization of the largest model (8/4/3 bits, per tensor and block ${o.preset.probes.quantBlock}, outliers held out, W8A8) on ${o.preset.probes.quantTokens.toLocaleString()} validation tokens`, async (progress) => {
+    const backend = await createBackend(o.backend ?? process.env.LMLAB_BACKEND ?? 'auto');
+    return quantizationProbe(backend, store, plan, corpus, phen, { evalTokens: o.preset.probes.quantTokens, block: o.preset.probes.quantBlock, progress });
+  });
+}
+
+/** Step 8: every model on the emergence tasks, curves over N with shape labels. */
+export async function emergenceStep(o: StudyOptions, store: Store, plan: SweepPlan): Promise<EmergenceResult> {
+  return cachedStep(o, 'emerge', 'emergence.json', `copy and induction tasks (${o.preset.probes.emergenceExamples} examples each), every model`, async (progress) => {
+    const backend = await createBackend(o.backend ?? process.env.LMLAB_BACKEND ?? 'auto');
+    return emergenceProbe(backend, store, plan, { examples: o.preset.probes.emergenceExamples, progress });
+  });
+}
+
+/** Step 9: unique memorized k-grams in samples of the largest model, with the Good-Turing extrapolation. */
+export async function goodTuringStep(o: StudyOptions, store: Store, plan: SweepPlan, corpus: string): Promise<GoodTuringResult> {
+  const p = o.preset.probes;
+  return cachedStep(o, 'gturing', 'good-turing.json', `${p.gtSamples} samples of ${p.gtTokens} tokens from the largest model; memorized ${p.gtK}-grams against the training split; Good-Turing extrapolation`, async (progress) => {
+    const backend = await createBackend(o.backend ?? process.env.LMLAB_BACKEND ?? 'auto');
+    return goodTuringProbe(backend, store, plan, corpus, { samples: p.gtSamples, k: p.gtK, newTokens: p.gtTokens, progress });
+  });
+}
+
+export interface StudyResults {
+  scaling: ScalingResult;
+  probes: ProbeResults;
+  curves: CurvesResult;
+  phenomena: PhenomenaResult;
+  quantization: QuantizationResult;
+  emergence: EmergenceResult;
+  goodTuring: GoodTuringResult;
+}
+
+/** A power-law fit of the curves step as a report scaling fit (band from its bootstrap curves). */
+function powerFitSection(f: PowerFitSummary, xLabel: string): NonNullable<ReportInput['scaling']>['fits'][number] {
+  return {
+    axis: f.axis, xLabel,
+    law: { form: 'power', formula: `${f.formula} (${f.notes[0] ?? ''})`, params: { E: f.E, A: f.A, alpha: f.alpha, r2_log: f.r2Log } },
+    points: f.points.map((p) => ({ x: p.x, loss: p.loss, run: p.run })),
+    curve: f.grid.map((x) => ({ x, y: f.E + f.A * Math.pow(x, -f.alpha) })),
+    ...(f.bootstrap.length >= 2 ? { bandSamples: { level: 0.9, curves: f.bootstrap } } : {}),
+    heldOut: { x: f.heldOut.x, loss: f.heldOut.loss, run: f.heldOut.run, predicted: f.heldOut.predicted, lo: f.heldOut.lo, hi: f.heldOut.hi },
+  };
+}
+
+/** Step 10: the report (self-contained HTML + SVG figures) from the store and the study's results. */
+export async function reportStep(o: StudyOptions, plan: SweepPlan, res: StudyResults): Promise<string> {
+  const { scaling, probes } = res;
   const dir = studyDir(o.workspace);
   const input: ReportInput = reportFromStore(o.workspace, { sweep: plan.id, title: `lmlab study (${o.preset.name} preset)` });
   const pts = scaling.points;
@@ -247,6 +361,90 @@ export async function reportStep(o: StudyOptions, plan: SweepPlan, scaling: Scal
       rows: probes.canaries.flatMap((c) => c.canaries.map((x) => ({ model: c.model, copies: x.count, exposure: x.exposureSkewNormal, canary: x.id }))),
     } : undefined,
   };
+  // L(D) and L(C) from the training curves, beside L(N)
+  const cv = res.curves;
+  if (cv.LD) input.scaling.fits.push(powerFitSection(cv.LD, `training tokens D of ${cv.LD.run} (log)`));
+  if (cv.LC) input.scaling.fits.push(powerFitSection(cv.LC, 'training compute C = flops_per_token × tokens (FLOPs, log)'));
+  const curveSource = `${dir}/curves.json from the metrics table of ${o.workspace}/lmlab.sqlite, sweep ${plan.id} (${cv.smoothing}). Design caveat: ${cv.notes[0]}`;
+  if (cv.frontier.optima.length) {
+    const f = cv.frontier.fit;
+    const cs = cv.frontier.optima.map((q) => q.C);
+    const grid = [Math.min(...cs), Math.max(...cs)];
+    input.frontier = {
+      source: `${curveSource}. Ours: Chinchilla approach 1 (lower envelope of loss vs C; src/scaling/approaches.ts), N = non-embedding parameters; the published lines are each law's N_opt(C) (src/scaling/laws.ts; Chinchilla counts all parameters, Kaplan non-embedding ones)`
+        + (cv.frontier.validation?.heldOut.length ? `. Held-out check (${cv.frontier.validation.rule}): predicted/observed N_opt ${cv.frontier.validation.heldOut.map((h) => h.ratio.toFixed(2)).join(', ')}` : ''),
+      points: cv.frontier.optima.map((q) => ({ C: q.C, N: q.N, D: q.D, run: q.run })),
+      ...(f ? { fit: { label: `N_opt ∝ C^${f.exponent.toFixed(3)}`, law: { form: 'power', formula: 'N_opt(C) = k·C^a (approach 1, least squares in log-log)', params: { k: f.coef, a: f.exponent, a_lo: f.ci[0], a_hi: f.ci[1], r2_log: f.r2Log } }, points: grid.map((C) => ({ C, N: f.coef * Math.pow(C, f.exponent) })) } } : {}),
+      published: cv.published,
+    };
+  }
+  const iso = cv.isoflop.profiles.filter((q) => q.points.length > 0);
+  if (iso.length) {
+    input.isoflop = {
+      source: `${curveSource}. Each run's smoothed training loss interpolated (linear in log C) at ${iso.length} budgets spanned by ≥ 3 runs; parabola in ln N per budget (Chinchilla approach 2, src/scaling/approaches.ts)`
+        + (cv.isoflop.fit ? `; N_opt ∝ C^${cv.isoflop.fit.exponent.toFixed(3)} through the minima` : cv.isoflop.error ? `; no N_opt(C) fit: ${cv.isoflop.error}` : '')
+        + (iso.some((q) => q.note) ? `; notes: ${iso.filter((q) => q.note).map((q) => `C=${q.C.toExponential(2)}: ${q.note}`).join('; ')}` : ''),
+      profiles: iso.map((q) => {
+        const ns = q.points.map((x) => x.N);
+        const up = q.parabola && q.parabola[2] > 0 && q.optimum;
+        const g = Array.from({ length: 20 }, (_, i) => Math.min(...ns) * Math.pow(Math.max(...ns) / Math.min(...ns), i / 19));
+        return {
+          C: q.C, points: q.points,
+          ...(up ? { fit: g.map((N) => { const u = Math.log(N) - q.meanLnN; return { N, loss: q.parabola![0] + q.parabola![1] * u + q.parabola![2] * u * u }; }) } : {}),
+          ...(up && !q.note ? { optimum: q.optimum! } : {}),
+        };
+      }),
+    };
+  }
+  // emergence
+  const em = res.emergence;
+  if (em.curves.length) {
+    input.emergence = {
+      source: `${dir}/emergence.json: every suite model's final checkpoint on procedurally generated eval examples (src/emergence/tasks copy task; ${em.tasks.map((t) => `${t.name}: ${JSON.stringify(t.options)}`).join('; ')}), greedy generation and teacher-forced scoring through ModelScorer with the run's BPE codec; shape labels from src/emergence/curve.ts classifyShape`,
+      xLabel: 'non-embedding parameters N',
+      curves: em.curves.map((c) => ({ metric: c.label, task: c.task, shape: c.shape, reasons: c.reasons, points: c.points })),
+    };
+  }
+  // Good-Turing
+  const gt = res.goodTuring;
+  if (input.memorization && gt.observed.length && gt.extrapolated.length) {
+    input.memorization.goodTuring = {
+      quantity: `unique memorized ${gt.k}-grams`,
+      method: `a memorized ${gt.k}-gram is a ${gt.k}-token window of a sample of ${gt.run} (${gt.sampleTokens} new tokens, temperature ${gt.temperature}, one-token prompts drawn from the training split) that occurs verbatim in the training split (suffix array); ${gt.method}; observed points are the first 25/50/75/100% of the samples; ${gt.counts.length} unique k-grams from ${gt.counts.reduce((a, b) => a + b, 0)} emissions`,
+      observed: gt.observed.map((q) => ({ samples: q.samples, value: q.unique })),
+      extrapolated: gt.extrapolated.map((q) => ({ samples: q.samples, value: q.unique })),
+    };
+  } else if (input.memorization && gt.error) {
+    input.memorization.definition += `. Good-Turing extrapolation not drawn: ${gt.error}`;
+  }
+  // massive activations (largest model) and attention sinks (every model)
+  const ph = res.phenomena;
+  const big = ph.models[ph.models.length - 1];
+  if (big) {
+    input.activations = {
+      source: `${dir}/phenomena.json: ${ph.source}; src/phenomena activationStats (Sun et al. 2024). Top-1/median per layer, every model: ${ph.models.map((m) => `${m.run} ${m.activations.map((a) => a.ratio.toFixed(1)).join('/')}`).join('; ')}. Gain over the same model at step 0 (largest): ${big.activations.map((a) => (a.gain ?? NaN).toFixed(2)).join('/')}; entries passing Sun et al.'s absolute criterion (|h| > 100 and ≥ 1000× median): ${ph.models.reduce((s, m) => s + m.activations.reduce((t, a) => t + a.massiveAbs, 0), 0)}. Super weights of the largest model (relative rule): ${ph.superWeights.weights.length ? ph.superWeights.weights.map((w) => `${w.tensor}[${w.row}, ${w.column}] = ${w.value.toFixed(3)}`).join('; ') : 'none found'}`,
+      model: big.run,
+      stat: `|h| of blocks.{l}.hook_resid_post: top-1..3 and median per window of ${ph.T} tokens, mean over ${ph.windows} windows`,
+      layers: big.activations.map((a) => ({ layer: a.layer, top: a.top, median: a.median })),
+    };
+    input.attentionSinks = {
+      source: `${dir}/phenomena.json: ${ph.source}; src/phenomena attentionSinks (Xiao et al. 2024; sink rate as Gu et al. 2025, threshold ${big.sinks.threshold}). Sink rate / mean first-token mass per model: ${ph.models.map((m) => `${m.run} ${m.sinks.sinkRate.toFixed(2)} / ${m.sinks.meanMass.toFixed(3)}`).join('; ')}`,
+      maps: [...ph.models].reverse().map((m) => ({ model: m.run, metric: `mean attention on token 0 over queries 1..${ph.T - 1} (blocks.{l}.attn.hook_pattern); sink rate ${m.sinks.sinkRate.toFixed(2)}`, values: m.sinks.firstTokenMass })),
+    };
+  }
+  // quantization
+  const q = res.quantization;
+  const base = q.rows[0]!;
+  input.quantization = {
+    source: `${dir}/quantization.json: ${q.run} on the first ${q.evalTokens.toLocaleString()} validation tokens (windows of ${q.T}); src/quantize quantizationTable (round-to-nearest, asymmetric, round half to even)`,
+    columns: [
+      { key: 'label', label: 'configuration' }, { key: 'weights', label: 'weights' }, { key: 'activations', label: 'activations' },
+      { key: 'loss', label: 'val loss', digits: 4 }, { key: 'dloss', label: 'Δ loss', digits: 4 }, { key: 'perplexity', label: 'perplexity', digits: 3 },
+      { key: 'kb', label: 'size (KB)', digits: 1 }, { key: 'compression', label: '× smaller', digits: 2 }, { key: 'kept', label: 'kept fp32' },
+    ],
+    rows: q.rows.map((r) => ({ label: r.label, weights: r.weights, activations: r.activations, loss: r.loss, dloss: r.loss - base.loss, perplexity: r.perplexity, kb: r.bytes / 1024, compression: r.compression, kept: r.keptFullPrecision })),
+    note: `Block size ${q.block} (elements per block within a row). ${q.superWeights ? `${q.superWeights} super weight(s) held out in the "+ super weights" rows.` : 'No super weight was found in this model (relative rule), so there are no super-weight rows.'} Sizes count every parameter (quantized linear weights + fp32 embeddings, norms, biases).`,
+  };
   input.provenance = { ...(input.provenance ?? {}), study: dir, preset: o.preset.name, command: 'lmlab study' };
   writeFileAtomic(join(dir, 'report-input.json'), JSON.stringify(input, null, 2) + '\n');
   const r = await renderReport(input, join(dir, 'report'));
@@ -265,10 +463,16 @@ export async function runStudy(o: StudyOptions): Promise<{ summary: string; scal
     const scaling = scalingStep(o, store, plan);
     o.log?.('fit', `L(N) = ${scaling.fullFit.E.toFixed(3)} + ${scaling.fullFit.A.toExponential(3)}·N^-${scaling.fullFit.alpha.toFixed(3)} · R²(log) ${scaling.fullFit.goodness.r2Log.toFixed(4)} · largest predicted ${scaling.prediction.predicted.toFixed(4)} vs measured ${scaling.prediction.observed.toFixed(4)} (${(100 * scaling.prediction.relError).toFixed(2)}%)`);
     const probes = await probesStep(o, plan, corpus);
-    const report = await reportStep(o, plan, scaling, probes);
+    const curves = await curvesStep(o, store, plan);
+    if (curves.frontier.fit) o.log?.('curves', `frontier N_opt ∝ C^${curves.frontier.fit.exponent.toFixed(3)} (approach 1 on mid-run checkpoints)${curves.LD ? ` · L(D) α = ${curves.LD.alpha.toFixed(3)}` : ''}${curves.LC ? ` · L(C) α = ${curves.LC.alpha.toFixed(3)}` : ''}`);
+    const phenomena = await phenomenaStep(o, store, plan, corpus);
+    const quantization = await quantizationStep(o, store, plan, corpus, phenomena);
+    const emergence = await emergenceStep(o, store, plan);
+    const goodTuring = await goodTuringStep(o, store, plan, corpus);
+    const report = await reportStep(o, plan, { scaling, probes, curves, phenomena, quantization, emergence, goodTuring });
     o.log?.('report', report);
     const summary = join(dir, 'study.json');
-    writeFileAtomic(summary, JSON.stringify({ preset: o.preset, corpus, sweep: plan.id, scaling: 'scaling.json', report, finished: new Date().toISOString() }, null, 2) + '\n');
+    writeFileAtomic(summary, JSON.stringify({ preset: o.preset, corpus, sweep: plan.id, scaling: 'scaling.json', results: ['probes.json', 'curves.json', 'phenomena.json', 'quantization.json', 'emergence.json', 'good-turing.json'], report, finished: new Date().toISOString() }, null, 2) + '\n');
     return { summary, scaling, report };
   } finally {
     store.close();

@@ -15,6 +15,8 @@
         'native/kernels.c',
         'native/attention.c',
         'native/pool.c',
+        'native/sais.c',
+        'native/fit.c',
       ],
       'cflags': ['-std=gnu11', '-O3', '-march=native', '-fopenmp-simd', '-fno-math-errno', '-fno-trapping-math', '-Wno-unused-function'],
       'cflags!': ['-O2', '-fno-omit-frame-pointer'],

@@ -1,7 +1,8 @@
 /**
  * Benchmark: the full Chinchilla approach-3 fit (Epoch AI's procedure: 4500 L-BFGS starts, summed Huber,
  * 240 points) with lmlab, in the main thread and with worker threads, side by side with SciPy's
- * L-BFGS-B on the same data, grid and objective (bench/fit_scipy.py, run with /usr/bin/python3).
+ * L-BFGS-B on the same data, grid and objective (bench/fit_scipy.py, run with /usr/bin/python3). lmlab's
+ * objective runs in the native addon (native/fit.c) when it is built; the TypeScript objective is timed too.
  *
  *   node --import tsx bench/fit.ts [--reps 3] [--threads 2] [--scipy-fd] [--no-scipy] [--csv path]
  *
@@ -14,6 +15,7 @@ import { loadavg, cpus } from 'node:os';
 import { readCsv, toPoints } from '../src/scaling/data.ts';
 import { fitChinchilla, fitChinchillaWith, prepareChinchilla } from '../src/scaling/chinchilla.ts';
 import { createPool, defaultThreads } from '../src/scaling/parallel.ts';
+import { nativeAvailable } from '../src/engine/native/index.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -42,7 +44,15 @@ const rows: Row[] = [];
 // warm-up (JIT) so that the timed runs measure steady-state code
 fitChinchilla(pts, { validate: false, grid: { alpha: [0, 1], beta: [0, 1], e: [0], a: [0, 10], b: [0, 10] } });
 
-{
+/** One row per objective: the native kernel (native/fit.c) when the addon is built, and the TypeScript fast path
+ * that runs without it (LMLAB_FIT_NATIVE=0). */
+const objectives: { env: string | undefined; label: string }[] = [
+  ...(nativeAvailable() ? [{ env: undefined, label: 'native objective' }] : []),
+  { env: '0', label: 'TypeScript objective' },
+];
+for (const obj of objectives) {
+  if (obj.env === undefined) delete process.env.LMLAB_FIT_NATIVE;
+  else process.env.LMLAB_FIT_NATIVE = obj.env;
   const wall: number[] = [];
   const cpu: number[] = [];
   let last = fitChinchilla(pts, { validate: false });
@@ -55,12 +65,13 @@ fitChinchilla(pts, { validate: false, grid: { alpha: [0, 1], beta: [0, 1], e: [0
   }
   const p = last.params;
   rows.push({
-    name: 'lmlab, 1 thread',
+    name: `lmlab, 1 thread, ${obj.label}`,
     wall,
     cpu,
     extra: `E=${p.E.toFixed(4)} alpha=${p.alpha.toFixed(4)} beta=${p.beta.toFixed(4)} A=${p.A.toFixed(1)} B=${p.B.toFixed(0)} obj=${last.objective.toExponential(5)} iters=${last.optimizer.iterations} evals=${last.optimizer.evaluations}`,
   });
 }
+delete process.env.LMLAB_FIT_NATIVE;
 
 if (threads > 1) {
   const prob = prepareChinchilla(pts, { validate: false });
@@ -104,7 +115,7 @@ if (!args.includes('--no-scipy') && existsSync(py)) {
 
 const base = median(rows[0]!.wall);
 console.log(`Chinchilla approach-3 fit, 240 points, 4500 starts; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; median of ${reps} runs (SciPy: ${Math.max(1, Math.min(reps, 2))})`);
-console.log('| implementation | wall (s), median | min | CPU (s) | time / lmlab 1-thread |');
+console.log('| implementation | wall (s), median | min | CPU (s) | time / first row |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) {
   const m = median(r.wall);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "fit.h"
 
 #define MAX_ARGS 16
 #define MAX_SAFE 9007199254740991.0 /* 2^53 - 1 */
@@ -139,7 +140,7 @@ static void *typed(ctx_t *c, int i, const char *name, napi_typedarray_type want,
   bool isTa = false;
   napi_is_typedarray(c->env, c->argv[i], &isTa);
   if (!isTa) {
-    fail(c, "%s must be a %s (the native backend is float32 only)", name, wantName);
+    fail(c, "%s must be a %s%s", name, wantName, want == napi_float32_array ? " (the native backend is float32 only)" : "");
     return NULL;
   }
   napi_typedarray_type type;
@@ -151,7 +152,7 @@ static void *typed(ctx_t *c, int i, const char *name, napi_typedarray_type want,
     return NULL;
   }
   if (type != want) {
-    fail(c, "%s must be a %s (the native backend is float32 only)", name, wantName);
+    fail(c, "%s must be a %s%s", name, wantName, want == napi_float32_array ? " (the native backend is float32 only)" : "");
     return NULL;
   }
   if (length < need) {
@@ -794,6 +795,92 @@ static napi_value Adamw(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+/* ------------------------------------------------------------------ science kernels: scaling-law fits */
+/* chinchillaObjective(data: Float64Array [lnN|lnD|lnL|w], n, delta, x: Float64Array(5), g: Float64Array(5)) -> f */
+static napi_value ChinchillaObjective(napi_env env, napi_callback_info info) {
+  ctx_t c;
+  if (!begin(&c, env, info, "chinchillaObjective", 5)) return NULL;
+  long n = arg_int(&c, 1, "n");
+  double delta = arg_num(&c, 2, "delta");
+  double *data = (double *)typed(&c, 0, "data", napi_float64_array, "Float64Array", mul(&c, 4, (size_t)n), 0, NULL);
+  double *x = (double *)typed(&c, 3, "x", napi_float64_array, "Float64Array", 5, 0, NULL);
+  double *g = (double *)typed(&c, 4, "g", napi_float64_array, "Float64Array", 5, 0, NULL);
+  if (c.failed) return NULL;
+  napi_value r;
+  napi_create_double(env, lm_chinchilla_objective(data, n, delta, x, g), &r);
+  return r;
+}
+
+/* ------------------------------------------------------------------ suffix arrays (memorization; native/sais.c)
+ * Added for src/memorization/sais-native.ts. Self-contained: only this block and the two FN(...) lines marked
+ * "suffix arrays" in Init belong to it.
+ *   saisMaxSymbol(T) -> number   largest symbol of T (-1 when empty); T: Uint8/Uint16/Uint32/Int32Array (an
+ *                                Int32Array is read as uint32, so a negative symbol shows up as >= 2^31)
+ *   sais(T, SA, k) -> undefined  suffix array of T into SA[0..T.length) with SA-IS; checks every symbol < k,
+ *                                T.length <= 2^30 - 1, SA an Int32Array not overlapping T. */
+#include "sais.h"
+
+static const void *sais_text(ctx_t *c, int i, int *symbolBytes, size_t *n) {
+  if (c->failed) return NULL;
+  bool isTa = false;
+  napi_is_typedarray(c->env, c->argv[i], &isTa);
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value ab;
+  if (!isTa || napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, &ab, &offset) != napi_ok) {
+    fail(c, "T must be a Uint8Array, Uint16Array, Uint32Array or Int32Array");
+    return NULL;
+  }
+  switch (type) {
+    case napi_uint8_array: *symbolBytes = 1; break;
+    case napi_uint16_array: *symbolBytes = 2; break;
+    case napi_uint32_array:
+    case napi_int32_array: *symbolBytes = 4; break;
+    default: fail(c, "T must be a Uint8Array, Uint16Array, Uint32Array or Int32Array"); return NULL;
+  }
+  *n = length;
+  return data != NULL ? data : (const void *)"";
+}
+
+static napi_value SaisMaxSymbol(napi_env env, napi_callback_info info) {
+  ctx_t c;
+  if (!begin(&c, env, info, "saisMaxSymbol", 1)) return NULL;
+  int cs = 0;
+  size_t n = 0;
+  const void *T = sais_text(&c, 0, &cs, &n);
+  if (c.failed) return NULL;
+  napi_value r;
+  napi_create_double(env, (double)lm_sais_max_symbol(T, cs, (int64_t)n), &r);
+  return r;
+}
+
+static napi_value Sais(napi_env env, napi_callback_info info) {
+  ctx_t c;
+  if (!begin(&c, env, info, "sais", 3)) return NULL;
+  int cs = 0;
+  size_t n = 0;
+  const void *T = sais_text(&c, 0, &cs, &n);
+  if (c.failed) return NULL;
+  if (n > LM_SAIS_MAX_N) { fail(&c, "text length %zu exceeds the limit %d", n, LM_SAIS_MAX_N); return NULL; }
+  int32_t *SA = (int32_t *)typed(&c, 1, "SA", napi_int32_array, "Int32Array", n, 0, NULL);
+  long k = arg_int(&c, 2, "k");
+  if (c.failed) return NULL;
+  if (k < 1 || k > INT_MAX) { fail(&c, "k = %ld must be in [1, 2^31)", k); return NULL; }
+  const char *t0 = (const char *)T, *t1 = t0 + n * (size_t)cs, *s0 = (const char *)SA, *s1 = s0 + n * sizeof(int32_t);
+  if (n > 0 && t0 < s1 && s0 < t1) { fail(&c, "SA must not overlap T"); return NULL; }
+  int64_t mx = lm_sais_max_symbol(T, cs, (int64_t)n);
+  if (mx >= k) {
+    fail(&c, "symbol %lld is not below k = %ld (an Int32Array symbol read as >= 2^31 is negative)", (long long)mx, k);
+    return NULL;
+  }
+  int rc = lm_sais(T, cs, SA, (int32_t)n, (int32_t)k);
+  if (rc == LM_SAIS_ENOMEM) { fail(&c, "out of memory for bucket arrays"); return NULL; }
+  if (rc != 0) { fail(&c, "invalid arguments (code %d)", rc); return NULL; }
+  return undef(env);
+}
+/* ------------------------------------------------------------------ end of the suffix-array block */
+
 /* ------------------------------------------------------------------ module */
 #define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
@@ -833,6 +920,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("sumSquares", SumSquares),
       FN("allFinite", AllFinite),
       FN("adamw", Adamw),
+      FN("saisMaxSymbol", SaisMaxSymbol), /* suffix arrays (native/sais.c) */
+      FN("sais", Sais),                   /* suffix arrays (native/sais.c) */
+      FN("chinchillaObjective", ChinchillaObjective),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

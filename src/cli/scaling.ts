@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   FORMS, PRESETS, ScalingInputError, LawError, ConfigError, FitNotConvergedError, budgetForLoss, countParams, defaultThreads,
-  flopsPerToken, fmt, formatFit, getPreset, optimal, predict, runFit, toShape, type FitRequest, type Form, type Role,
+  flopsPerToken, fmt, formatFit, getPreset, optimal, predict, runFit, toShape, useNativeFit, type FitRequest, type Form, type Role,
 } from '../scaling/index.ts';
+import { nativeAvailable } from '../engine/native/index.ts';
 import { action, fail } from './util.ts';
 
 const SUFFIX: Record<string, number> = { k: 1e3, K: 1e3, M: 1e6, B: 1e9, G: 1e9, T: 1e12, P: 1e15 };
@@ -44,6 +45,13 @@ interface LawOpts {
   loss?: string;
   targetLoss?: string;
   json?: boolean;
+}
+
+/** Default worker threads of `lmlab fit`: with the native objective a fit without bootstrap takes about a second
+ * in one thread, less than starting the worker pool; bootstraps (hundreds of refits) and the TypeScript objective
+ * use every core. */
+function defaultFitThreads(bootstrap: number): number {
+  return useNativeFit() && nativeAvailable() && bootstrap === 0 ? 1 : defaultThreads();
 }
 
 export function register(program: Command): void {
@@ -181,7 +189,7 @@ export function register(program: Command): void {
     .option('--grid-points <n>', 'approach1: log-spaced FLOP values for the envelope', '200')
     .option('--bootstrap-starts <mode>', "chinchilla: 'best' (warm start, run to convergence) or 'grid' (4500 starts per resample)", 'best')
     .option('--validation-starts <mode>', "chinchilla: starts of the leave-largest-out refit, 'grid' or 'best'", 'grid')
-    .option('--threads <n>', `chinchilla: worker threads for the multi-start fits (default ${defaultThreads()}; 1 = main thread)`)
+    .option('--threads <n>', `chinchilla: worker threads for the multi-start fits (1 = main thread; default 1 with the native objective and no bootstrap — starting workers costs more than it saves — else ${defaultThreads()})`)
     .option('--json', 'JSON output')
     .action(async (o: Record<string, unknown>) => {
       const json = Boolean(o.json);
@@ -225,7 +233,7 @@ export function register(program: Command): void {
           gridPoints: nonNegInt('--grid-points', o.gridPoints as string)!,
           bootstrapStarts: mode('--bootstrap-starts', o.bootstrapStarts),
           validationStarts: mode('--validation-starts', o.validationStarts),
-          threads: o.threads !== undefined ? Math.max(1, nonNegInt('--threads', o.threads as string)!) : defaultThreads(),
+          threads: o.threads !== undefined ? Math.max(1, nonNegInt('--threads', o.threads as string)!) : defaultFitThreads(nonNegInt('--bootstrap', o.bootstrap as string) ?? 0),
         };
         const out = await runFit(req);
         if (json) printJson(out);

@@ -17,6 +17,7 @@ import { FitNotConvergedError, ScalingInputError } from './errors.ts';
 import type { Points } from './data.ts';
 import { Rng } from './rng.ts';
 import { fastExp } from './fastmath.ts';
+import { nativeChinchillaObjective } from '../engine/native/index.ts';
 import { percentileInterval, quantile, rSquared, std, type Interval } from './stats.ts';
 
 export interface ChinchillaParams {
@@ -147,6 +148,36 @@ export function chinchillaObjectiveReference(data: LogData, delta = 1e-3): Objec
  *    trial) falls back to the max-shifted log-sum-exp of the reference.
  */
 export function chinchillaObjective(data: LogData, delta = 1e-3): Objective {
+  return (useNativeFit() && chinchillaObjectiveNative(data, delta)) || chinchillaObjectiveJs(data, delta);
+}
+
+/** Whether fits use the native objective when the addon is built (LMLAB_FIT_NATIVE=0 turns it off). */
+export function useNativeFit(): boolean {
+  return process.env.LMLAB_FIT_NATIVE !== '0';
+}
+
+/**
+ * The objective computed by the native addon (native/fit.c: AVX2, 4 points per step, vector exp and log), or
+ * null when the addon is not built. Same function as chinchillaObjectiveReference to ~1e-15 relative; the
+ * weights are read from `data.w` at every evaluation, so callers may change them between evaluations.
+ */
+export function chinchillaObjectiveNative(data: LogData, delta = 1e-3): Objective | null {
+  const kernel = nativeChinchillaObjective();
+  if (kernel === null) return null;
+  const { lnN, lnD, lnL, w } = data;
+  const n = lnL.length;
+  const packed = new Float64Array(4 * n);
+  packed.set(lnN, 0);
+  packed.set(lnD, n);
+  packed.set(lnL, 2 * n);
+  return (x: Float64Array, g: Float64Array): number => {
+    packed.set(w, 3 * n);
+    return kernel(packed, n, delta, x, g);
+  };
+}
+
+/** The TypeScript fast path (used when the native addon is absent); see chinchillaObjective. */
+export function chinchillaObjectiveJs(data: LogData, delta = 1e-3): Objective {
   const { lnN, lnD, lnL, w } = data;
   const n = lnL.length;
   const halfDelta = 0.5 * delta;

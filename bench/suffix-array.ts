@@ -1,8 +1,12 @@
 /**
- * Suffix-array construction benchmark: lmlab's SA-IS (TypeScript) side by side with libdivsufsort (C) on the
- * same input bytes, plus lmlab alone on 16-bit token alphabets (divsufsort only sorts bytes).
+ * Suffix-array construction benchmark: lmlab's two SA-IS builders — native (C in the N-API addon,
+ * native/sais.c) and TypeScript (src/memorization/sais.ts, the fallback) — side by side with libdivsufsort (C)
+ * on the same input bytes, plus lmlab alone on 16-bit token alphabets (divsufsort only sorts bytes).
  *
- *   npx tsx bench/suffix-array.ts [--n 50000000] [--repeat 3] [--input FILE] [--skip-tokens] [--cc-flags "-I… -L…"]
+ *   npx tsx bench/suffix-array.ts [--n 50000000] [--repeat 3] [--input FILE] [--skip-tokens]
+ *       [--backends native,typescript] [--cc-flags "-I… -L…"]
+ *
+ * The native rows need the addon (node scripts/build-native.mjs); without it they are skipped with a note.
  *
  * Inputs (deterministic):
  *   bytes   the first n bytes of the text corpora shipped in node_modules (@stdlib datasets: Moby Dick, State of
@@ -17,8 +21,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { suffixArray } from '../src/memorization/sais.ts';
 import { buildCorpusSuffixArray } from '../src/memorization/corpus.ts';
+import { buildSuffixArray, nativeSuffixArrayStatus, resolveSuffixArrayBackend, type SuffixArrayBackend } from '../src/memorization/sais-native.ts';
 
 const here = process.env.LMLAB_BENCH_DIR ?? dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -46,6 +50,8 @@ if (process.argv[2] === '--child') {
   const kind = process.argv[3]!;
   const file = process.argv[4]!;
   const repeat = Number(process.argv[5] ?? '1');
+  const backend = process.argv[6] as SuffixArrayBackend;
+  resolveSuffixArrayBackend(backend); // loads the addon (if native) before the RSS baseline
   const buf = readFileSync(file);
   let input: Uint8Array | Uint16Array;
   let docs: number[] | undefined;
@@ -56,14 +62,20 @@ if (process.argv[2] === '--child') {
   }
   const rssBefore = process.memoryUsage().rss;
   let best = Infinity;
+  let bestCpu = Infinity;
   let sa: Int32Array = new Int32Array(0);
+  const gc = (globalThis as { gc?: () => void }).gc;
   for (let r = 0; r < repeat; r++) {
     sa = new Int32Array(0);
+    gc?.(); // free the previous repetition's array, so that peak RSS counts one suffix array
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
-    sa = docs ? buildCorpusSuffixArray(input, docs) : suffixArray(input, { k: kind === 'bytes' ? 256 : 65536 });
+    sa = docs ? buildCorpusSuffixArray(input, docs, { backend }) : buildSuffixArray(input, { k: kind === 'bytes' ? 256 : 65536, backend });
     best = Math.min(best, (performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1e6);
   }
-  console.log(JSON.stringify({ n: input.length, seconds: best, rssBeforeBytes: rssBefore, maxRssBytes: process.resourceUsage().maxRSS * 1024, saHash: fnv(sa), docs: docs ? docs.length : 1 }));
+  console.log(JSON.stringify({ n: input.length, seconds: best, cpuSeconds: bestCpu, rssBeforeBytes: rssBefore, maxRssBytes: process.resourceUsage().maxRSS * 1024, saHash: fnv(sa), docs: docs ? docs.length : 1 }));
   process.exit(0);
 }
 
@@ -150,45 +162,64 @@ const extraCc = (arg('cc-flags') ?? '').split(/\s+/).filter(Boolean); // e.g. "-
 const cc = spawnSync('gcc', ['-O2', ...extraCc.filter((f) => f.startsWith('-I')), '-o', driver, join(here, 'sa-divsufsort.c'), ...extraCc.filter((f) => !f.startsWith('-I')), '-ldivsufsort'], { encoding: 'utf8' });
 if (cc.status !== 0) throw new Error(`compiling bench/sa-divsufsort.c failed (is libdivsufsort-dev installed?):\n${cc.stderr}`);
 
-const child = (kind: string, file: string, reps: number) => {
+const child = (kind: string, file: string, reps: number, backend: SuffixArrayBackend) => {
   const self = fileURLToPath(import.meta.url); // a bundled .mjs copy of this script runs without tsx
   const pre = self.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', ...pre, self, '--child', kind, file, String(reps)], { encoding: 'utf8', cwd: root });
-  if (r.status !== 0) throw new Error(`lmlab ${kind} build failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { n: number; seconds: number; rssBeforeBytes: number; maxRssBytes: number; saHash: number; docs: number };
+  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', '--expose-gc', ...pre, self, '--child', kind, file, String(reps), backend], { encoding: 'utf8', cwd: root });
+  if (r.status !== 0) throw new Error(`lmlab ${kind} build (${backend}) failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { n: number; seconds: number; cpuSeconds: number; rssBeforeBytes: number; maxRssBytes: number; saHash: number; docs: number };
 };
 const dss = () => {
   const r = spawnSync(driver, [bytesFile, String(repeat)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`sa-divsufsort failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim()) as { n: number; seconds: number; maxRssBytes: number; saHash: number };
+  return JSON.parse(r.stdout.trim()) as { n: number; seconds: number; cpuSeconds: number; maxRssBytes: number; saHash: number };
 };
 
 const mb = (x: number) => (x / 1e6).toFixed(0);
 const bpt = (x: number, n: number) => (x / n).toFixed(2);
 console.log(`suffix-array benchmark: n = ${bytes.length} bytes (${input ?? 'node_modules text corpora'}), best of ${repeat}; host ${process.platform} ${process.arch}, node ${process.version}`);
 
-// interleave to share machine noise fairly: divsufsort, lmlab, divsufsort again
-const d1 = dss();
-const ours = child('bytes', bytesFile, repeat);
-const d2 = dss();
-const d = { ...d1, seconds: Math.min(d1.seconds, d2.seconds) };
-if (d.saHash !== ours.saHash) throw new Error(`suffix arrays differ: divsufsort hash ${d.saHash}, lmlab hash ${ours.saHash}`);
-console.log('\n| input | builder | n | time (s) | speed vs divsufsort | peak RSS (MB) | peak RSS / n (bytes) |');
-console.log('|---|---|---|---|---|---|---|');
-console.log(`| bytes | libdivsufsort 2.0.1 (C, -O2) | ${d.n} | ${d.seconds.toFixed(2)} | 1.00× | ${mb(d.maxRssBytes)} | ${bpt(d.maxRssBytes, d.n)} |`);
-console.log(`| bytes | lmlab SA-IS (TypeScript) | ${ours.n} | ${ours.seconds.toFixed(2)} | ${(d.seconds / ours.seconds).toFixed(2)}× | ${mb(ours.maxRssBytes)} | ${bpt(ours.maxRssBytes - ours.rssBeforeBytes + ours.n, ours.n)} (excl. node runtime) |`);
+const label: Record<SuffixArrayBackend, string> = { native: 'lmlab SA-IS (native C, -O3)', typescript: 'lmlab SA-IS (TypeScript)' };
+const backends = (arg('backends', 'native,typescript')!).split(',').filter(Boolean) as SuffixArrayBackend[];
+for (const b of backends) if (b !== 'native' && b !== 'typescript') throw new Error(`--backends: unknown builder ${JSON.stringify(b)} (native, typescript)`);
+const nat = nativeSuffixArrayStatus();
+const runBackends = backends.filter((b) => b !== 'native' || nat.available);
+if (backends.includes('native') && !nat.available) console.log(`native builder unavailable, its rows are skipped: ${nat.reason}`);
+
+// interleave to share machine noise fairly: divsufsort before and after each lmlab builder
+const dRuns = [dss()];
+const ours: { backend: SuffixArrayBackend; r: ReturnType<typeof child> }[] = [];
+for (const b of runBackends) {
+  ours.push({ backend: b, r: child('bytes', bytesFile, repeat, b) });
+  dRuns.push(dss());
+}
+const d = { ...dRuns[0]!, seconds: Math.min(...dRuns.map((x) => x.seconds)), cpuSeconds: Math.min(...dRuns.map((x) => x.cpuSeconds)) };
+for (const o of ours) if (d.saHash !== o.r.saHash) throw new Error(`suffix arrays differ: divsufsort hash ${d.saHash}, lmlab ${o.backend} hash ${o.r.saHash}`);
+console.log(`libdivsufsort runs (best of ${repeat} each, wall / CPU s): ${dRuns.map((x) => `${x.seconds.toFixed(2)} / ${x.cpuSeconds.toFixed(2)}`).join(', ')}`);
+console.log('\n| input | builder | n | wall (s) | CPU (s) | speed vs divsufsort (wall) | (CPU) | peak RSS (MB) | peak RSS / n (bytes) |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+console.log(`| bytes | libdivsufsort 2.0.1 (C, -O2) | ${d.n} | ${d.seconds.toFixed(2)} | ${d.cpuSeconds.toFixed(2)} | 1.00× | 1.00× | ${mb(d.maxRssBytes)} | ${bpt(d.maxRssBytes, d.n)} |`);
+for (const { backend, r } of ours) {
+  console.log(`| bytes | ${label[backend]} | ${r.n} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${(d.seconds / r.seconds).toFixed(2)}× | ${(d.cpuSeconds / r.cpuSeconds).toFixed(2)}× | ${mb(r.maxRssBytes)} | ${bpt(r.maxRssBytes - r.rssBeforeBytes + r.n, r.n)} (excl. node runtime) |`);
+}
 
 if (!process.argv.includes('--skip-tokens')) {
   const zf = join(work, 'zipf16.bin');
   const z = makeZipf(bytes.length, 50257, 1);
   writeFileSync(zf, z);
-  const oz = child('zipf16', zf, Math.min(repeat, 2));
-  console.log(`| zipf16 (V=50257) | lmlab SA-IS (TypeScript) | ${oz.n} | ${oz.seconds.toFixed(2)} | — | ${mb(oz.maxRssBytes)} | ${bpt(oz.maxRssBytes - oz.rssBeforeBytes + 2 * oz.n, oz.n)} (excl. node runtime) |`);
+  const zr = runBackends.map((b) => ({ backend: b, r: child('zipf16', zf, Math.min(repeat, 2), b) }));
+  for (const { backend, r } of zr) {
+    console.log(`| zipf16 (V=50257) | ${label[backend]} | ${r.n} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | — | — | ${mb(r.maxRssBytes)} | ${bpt(r.maxRssBytes - r.rssBeforeBytes + 2 * r.n, r.n)} (excl. node runtime) |`);
+  }
+  if (zr.length > 1 && zr[0]!.r.saHash !== zr[1]!.r.saHash) throw new Error('zipf16: native and TypeScript suffix arrays differ');
   const w = makeWords(bytes, fileStarts);
   const wf = join(work, 'words16.bin');
   writeFileSync(wf, w.tokens);
   writeFileSync(wf + '.docs.json', JSON.stringify(w.docs));
-  const ow = child('words16', wf, Math.min(repeat, 2));
-  console.log(`| words16 (${ow.docs} docs) | lmlab corpus SA (TypeScript) | ${ow.n} | ${ow.seconds.toFixed(2)} | — | ${mb(ow.maxRssBytes)} | ${bpt(ow.maxRssBytes - ow.rssBeforeBytes + 2 * ow.n, ow.n)} (excl. node runtime) |`);
+  const wr = runBackends.map((b) => ({ backend: b, r: child('words16', wf, Math.min(repeat, 2), b) }));
+  for (const { backend, r } of wr) {
+    console.log(`| words16 (${r.docs} docs) | lmlab corpus SA (${backend === 'native' ? 'native C' : 'TypeScript'}) | ${r.n} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | — | — | ${mb(r.maxRssBytes)} | ${bpt(r.maxRssBytes - r.rssBeforeBytes + 2 * r.n, r.n)} (excl. node runtime) |`);
+  }
+  if (wr.length > 1 && wr[0]!.r.saHash !== wr[1]!.r.saHash) throw new Error('words16: native and TypeScript suffix arrays differ');
 }
-console.log(`\nsuffix arrays identical on the byte input (FNV-1a ${ours.saHash}).`);
+console.log(`\nsuffix arrays identical on the byte input (FNV-1a ${d.saHash}: libdivsufsort${ours.map((o) => ', ' + o.backend).join('')}).`);

@@ -78,6 +78,8 @@ for (let r = 0; r < n('rounds'); r++) {
   const p = runPeer();
   if (p) pt.push(p);
 }
+console.log(`# per round, tok/s: lmlab ${lm.map((x) => Math.round(x['tokens_per_s'] as number)).join(', ')}` +
+  (pt.length ? `; pytorch ${pt.map((x) => Math.round(x['tokens_per_s'] as number)).join(', ')}` : ''));
 const best = (xs: Record<string, unknown>[]) => xs.reduce((b, x) => ((x['tokens_per_s'] as number) > (b['tokens_per_s'] as number) ? x : b));
 const l = best(lm);
 console.log(JSON.stringify(l));

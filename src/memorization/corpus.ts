@@ -7,7 +7,8 @@
  * positions back to token coordinates. The result lists the N token positions in the order of their
  * document-bounded suffixes: compare tokens up to the end of the document, a suffix that ends first is smaller.
  */
-import { alphabetSize, IntText, lcpKasai, MAX_SA_LENGTH, suffixArray, SuffixArrayError } from './sais.ts';
+import { alphabetSize, IntText, lcpKasai, MAX_SA_LENGTH, SuffixArrayError } from './sais.ts';
+import { buildSuffixArray, type SuffixArrayBackendChoice } from './sais-native.ts';
 
 /** Token streams the corpus tools accept. */
 export type TokenArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
@@ -49,6 +50,9 @@ export function docOf(docStarts: ArrayLike<number>, p: number): number {
 export interface CorpusSAOptions {
   /** Token vocabulary size (all tokens < vocabSize); computed from the data when omitted. */
   vocabSize?: number;
+  /** SA-IS builder: 'auto' (native addon when available, else TypeScript; default, or LMLAB_SA_BACKEND),
+   * 'native' or 'typescript' (see sais-native.ts). */
+  backend?: SuffixArrayBackendChoice;
 }
 
 /**
@@ -67,7 +71,7 @@ export function buildCorpusSuffixArray(tokens: TokenArray, docStarts?: ArrayLike
     const t = tokens[i]!;
     if (t < 0 || t >= vocab) throw new SuffixArrayError(`token ${t} at position ${i} is outside [0, ${vocab})`);
   }
-  if (D <= 1) return suffixArray(tokens as IntText, { k: Math.max(vocab, 1) });
+  if (D <= 1) return buildSuffixArray(tokens as IntText, { k: Math.max(vocab, 1), backend: opts.backend });
 
   const m = n + D - 1;
   const A = new Int32Array(m);
@@ -78,7 +82,7 @@ export function buildCorpusSuffixArray(tokens: TokenArray, docStarts?: ArrayLike
     for (let p = s; p < e; p++) A[o++] = tokens[p]! + shift;
     if (d < D - 1) A[o++] = d;
   }
-  const SA = suffixArray(A, { k: vocab + shift });
+  const SA = buildSuffixArray(A, { k: vocab + shift, backend: opts.backend });
   // reuse A as the map augmented position -> token position (−1 for separators)
   for (let d = 0, o = 0; d < D; d++) {
     const s = starts[d]!;

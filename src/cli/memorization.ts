@@ -20,8 +20,7 @@ import {
 import { estimateUniqueMemorized, runExtraction, shardIndex, type ExtractionReport, type GenerationPlan, type PromptSource, type SamplingStrategy } from '../memorization/extract.ts';
 import { canaryExposures, canaryFormat } from '../memorization/canaries.ts';
 import { runExtractionExperiment, runMemorizationExperiment, type ModelShape } from '../memorization/experiments.ts';
-import { writeExperiment, type ExperimentResult, type Row } from '../emergence/experiments/common.ts';
-import { renderFigures } from './experiment.ts';
+import { finishExperiment } from './experiment.ts';
 import { action, pickBackend } from './util.ts';
 import { buildSuffixArrayIndex, SuffixArrayIndex, type TokenDtype } from '../memorization/index-file.ts';
 import { parseTokenList, readBoundaryFile, readTokenFile } from '../memorization/token-file.ts';
@@ -344,18 +343,6 @@ function parseShapes(v: string): ModelShape[] {
   });
 }
 
-async function finishExperiment(name: string, o: Opts, run: { result: ExperimentResult; tables: Record<string, Row[]> }): Promise<void> {
-  const dir = (o.out as string | undefined) ?? `experiments/${name}`;
-  const paths = writeExperiment(dir, run.result, run.tables);
-  if (o.svg !== false) paths.push(...(await renderFigures(dir, run.result, run.tables, (s) => void process.stderr.write(`lmlab: ${s}\n`))));
-  if (o.json) {
-    process.stdout.write(JSON.stringify(run.result, null, 2) + '\n');
-    return;
-  }
-  process.stdout.write(`${name}: ${run.result.seconds.toFixed(0)} s on the ${run.result.backend} backend\n`);
-  for (const n of run.result.notes) process.stdout.write(`  - ${n}\n`);
-  process.stdout.write(`wrote ${paths.join(', ')}\n`);
-}
 
 function suiteFlags(o: Opts) {
   return {
@@ -393,7 +380,7 @@ export function registerMemorizationExperiments(ex: Command): void {
     .action(action(async (o: Opts) => {
       const opts = { ...suiteFlags(o), k: intFlag(o, 'k', '--k'), l: intFlag(o, 'l', '--l'), randomSequences: intFlag(o, 'random', '--random', 0), canaryCandidates: intFlag(o, 'canaryCandidates', '--canary-candidates', 10) };
       const be = await pickBackend(o.backend as string | undefined);
-      await finishExperiment('memorization', o, await runMemorizationExperiment(be, opts, logger(o)));
+      await finishExperiment('memorization', o as { out?: string; json?: boolean; svg?: boolean }, await runMemorizationExperiment(be, opts, logger(o)));
     }));
 
   common(ex.command('extraction'), 'extraction')
@@ -409,6 +396,6 @@ export function registerMemorizationExperiments(ex: Command): void {
         m: intList(o.m as string, '--m'), k: intList(o.k as string, '--k'), dedup: enumFlag(o.dedup as string, '--dedup', ['exact', 'trigram', 'none'] as const),
       };
       const be = await pickBackend(o.backend as string | undefined);
-      await finishExperiment('extraction', o, await runExtractionExperiment(be, opts, logger(o)));
+      await finishExperiment('extraction', o as { out?: string; json?: boolean; svg?: boolean }, await runExtractionExperiment(be, opts, logger(o)));
     }));
 }

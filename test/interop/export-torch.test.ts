@@ -5,12 +5,12 @@
 // gpt2-tiny golden logits written by the PyTorch reference, and must refuse damaged directories by name.
 // Two Python processes in all (importing torch takes seconds on this machine), run side by side.
 import { test, before, after } from 'node:test';
+import { runCliOk } from '../helpers/cli.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { RefBackend } from '../../src/engine/ref/index.ts';
 import { openSafetensors } from '../../src/io/safetensors.ts';
 import { exportHFGpt2 } from '../../src/model/convert/export.ts';
@@ -28,29 +28,8 @@ const REFERENCE = join(root, '../shared/reference/torch_reference.py');
 const FIX = join(root, '../shared/fixtures/gpt2-tiny');
 const PYTHON = '/usr/bin/python3';
 
-/** Run lmlab commands in this process; process.exit (the error path) becomes a thrown Error. */
-async function lmlab(cwd: string, args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  data(program);
-  engine(program);
-  interop(program);
-  let stdout = '', stderr = '';
-  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
-  const exit = process.exit, dir = process.cwd();
-  process.exit = ((code?: number) => { throw new Error(`exit ${code}: ${stderr}`); }) as typeof process.exit;
-  process.chdir(cwd);
-  try {
-    await program.parseAsync(['node', 'lmlab', ...args]);
-    return stdout;
-  } finally {
-    process.chdir(dir);
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-    process.exit = exit;
-  }
-}
+/** Run lmlab commands in this process (in `cwd`); a non-zero exit becomes a thrown Error. */
+const lmlab = (cwd: string, args: string[]) => runCliOk((p) => { data(p); engine(p); interop(p); }, args, { cwd }).then((r) => r.stdout);
 
 function python(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

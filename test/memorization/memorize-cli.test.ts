@@ -1,10 +1,10 @@
 /** `lmlab memorize ...` and `lmlab experiment memorization|extraction`: flag errors and a happy path on a tiny run. */
+import { runCli } from '../helpers/cli.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { register, registerMemorizationExperiments } from '../../src/cli/memorization.ts';
 import { createBackend } from '../../src/engine/index.ts';
 import { resolveTrainConfig } from '../../src/train/config.ts';
@@ -13,29 +13,11 @@ import { openTrainingData, loadRun } from '../../src/train/runs.ts';
 import { discoverableMemorization, smallPredictsLarge } from '../../src/memorization/discoverable.ts';
 import { estimateUniqueMemorized } from '../../src/memorization/extract.ts';
 
-class Exit extends Error {}
 
 /** Run the CLI in-process; returns stdout, stderr and whether it exited with an error. */
-async function cli(args: string[]): Promise<{ out: string; err: string; failed: boolean }> {
-  const program = new Command();
-  program.exitOverride();
-  register(program);
-  registerMemorizationExperiments(program.command('experiment'));
-  let out = '', err = '', failed = false;
-  const ow = process.stdout.write, ew = process.stderr.write, ex = process.exit, log = console.log;
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
-  console.log = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
-  process.exit = ((code?: number) => { failed = code !== 0; throw new Exit(); }) as typeof process.exit;
-  try {
-    await program.parseAsync(['node', 'lmlab', ...args]);
-  } catch (e) {
-    if (!(e instanceof Exit)) { failed = true; err += (e as Error).message; }
-  } finally {
-    process.stdout.write = ow; process.stderr.write = ew; process.exit = ex; console.log = log;
-  }
-  return { out, err, failed };
-}
+const cli = (args: string[]) =>
+  runCli((p) => { register(p); registerMemorizationExperiments(p.command('experiment')); }, args)
+    .then((r) => ({ out: r.stdout, err: r.stderr, failed: r.code !== 0 }));
 
 const dir = mkdtempSync(join(tmpdir(), 'lmlab-memorize-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));

@@ -1,11 +1,11 @@
 // The CLI shells: `lmlab phenomena activations|sinks|superweights|intervene` and `lmlab quantize` on a tiny
 // trained run, checking exit codes, the JSON reports and figure data, and error messages that name the flag.
+import { runCliOk } from '../helpers/cli.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { loadModelWeights } from '../../src/train/checkpoint.ts';
 import { register } from '../../src/cli/phenomena.ts';
 import { trainTiny } from './fixture.ts';
@@ -16,25 +16,8 @@ const root = join(import.meta.dirname, '../..');
 const spawnLmlab = (args: string[]): { status: number | null; stdout: string; stderr: string } =>
   spawnSync(process.execPath, [join(root, 'bin/lmlab.js'), ...args], { encoding: 'utf8', env: { ...process.env } });
 
-/** Run a command in this process (fast), capturing stdout and stderr; errors end in process.exit, so only success paths. */
-async function lmlab(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const program = new Command().exitOverride();
-  register(program);
-  let stdout = '', stderr = '';
-  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
-  const exit = process.exit;
-  process.exit = ((code?: number) => { throw new Error(`exit ${code}: ${stderr}`); }) as typeof process.exit;
-  try {
-    await program.parseAsync(['node', 'lmlab', ...args]);
-    return { status: 0, stdout, stderr };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-    process.exit = exit;
-  }
-}
+/** Run a command in this process (fast), capturing stdout and stderr; only success paths. */
+const lmlab = (args: string[]) => runCliOk(register, args).then((r) => ({ status: r.code, stdout: r.stdout, stderr: r.stderr }));
 
 test('phenomena and quantize commands on a trained run', async () => {
   const tr = await trainTiny({ steps: 60, every: 30, model: { d_model: 32 } });

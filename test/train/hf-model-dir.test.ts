@@ -2,13 +2,13 @@
 // the hand-built tokenizer of test/data/sp-fixture.ts): loadAnyModel opens it with text in and text out, and
 // the commands that take a model (`generate`, `eval`, `phenomena`, `quantize`, `inspect`) accept it with --model;
 // their outputs are checked against plain forward passes, and `export --run <HF dir>` is refused by name.
+import { runCliOk } from '../helpers/cli.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { RefBackend } from '../../src/engine/ref/index.ts';
 import { loadHFModel } from '../../src/model/convert/hf.ts';
 import { loadAnyModel } from '../../src/train/runs.ts';
@@ -29,27 +29,8 @@ function llamaDir(tokenizer: unknown = spTokenizerJson('legacy')): string {
   return d;
 }
 
-/** Run commands in this process, capturing output; process.exit (the error path) becomes a thrown Error. */
-async function lmlab(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const program = new Command().exitOverride();
-  engine(program);
-  interop(program);
-  phenomena(program);
-  let stdout = '', stderr = '';
-  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
-  const exit = process.exit;
-  process.exit = ((code?: number) => { throw new Error(`exit ${code}: ${stderr}`); }) as typeof process.exit;
-  try {
-    await program.parseAsync(['node', 'lmlab', ...args]);
-    return { stdout, stderr };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-    process.exit = exit;
-  }
-}
+/** Run commands in this process, capturing output; a non-zero exit becomes a thrown Error. */
+const lmlab = (args: string[]) => runCliOk((p) => { engine(p); interop(p); phenomena(p); }, args);
 
 /** Log-softmax row of the logits at position t (independent of evaluate.ts / generate.ts). */
 function logSoftmax(logits: ArrayLike<number>, t: number, V: number): number[] {

@@ -1,9 +1,13 @@
 /**
  * `lmlab emergence …`: scaling-curve analysis, the mirage model, the Arora–Goyal skill solver, and a
- * preview of the procedurally generated tasks. Thin: all logic lives in src/emergence/.
+ * preview of the procedurally generated tasks, and `eval` (trained runs or HF models on a task, with the curve
+ * over N). Thin: all logic lives in src/emergence/.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { createBackend, parseBackendKind } from '../engine/index.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { EVAL_METRICS, evaluateRuns, parseMetricList, runsCurve, type ModelEval } from '../emergence/evalruns.ts';
 import { analyzeCurve, curveFromCsv, CurveError, type Axis, type CurveAnalysis } from '../emergence/curve.ts';
 import { aroraGoyalCurves, aroraGoyalSolve, mirageCurve } from '../emergence/theory.ts';
 import { getTask, listTasks } from '../emergence/tasks/registry.ts';
@@ -155,6 +159,66 @@ export function registerWith(program: Command, io: CliIO): void {
       }),
     );
 
+  em.command('eval')
+    .description('evaluate trained runs (or a Hugging Face model directory) on a task: every metric on the same greedy generations / teacher-forced scores; with several runs, the curve over N with a shape label per metric')
+    .option('--runs <dirs>', 'run, checkpoint or HF model directories, comma-separated (one model each)')
+    .option('--model <dir>', 'one Hugging Face model directory (or run directory)')
+    .option('--task <name>', 'task name (see `lmlab emergence tasks --list`)')
+    .option('--metrics <list>', `metrics to report, comma-separated (default: every metric the task defines; known: ${Object.keys(EVAL_METRICS).join(', ')})`)
+    .option('--n <n>', 'held-out examples', '200')
+    .option('--k-shot <k>', 'train-split demonstrations in each prompt', '0')
+    .option('--seed <s>', 'example generator seed', '0')
+    .option('--digits <n>', 'operand digits (arithmetic tasks)')
+    .option('--set <key=value...>', 'any other task option, e.g. --set p=113')
+    .option('--prefix <text>', "text put before every prompt (e.g. '\\n' for models trained on newline-separated examples; escapes \\n and \\t are decoded)")
+    .option('--batch <n>', 'prompts per forward pass', '32')
+    .option('--backend <kind>', 'ref | native | auto')
+    .option('--out <file>', 'write the per-model table as CSV (columns N, N_nonembedding, metrics…, model: what `emergence analyze` reads)')
+    .option('--json', 'print JSON')
+    .action(
+      wrap(io, async (o: { runs?: string; model?: string; task?: string; metrics?: string; n: string; kShot: string; seed: string; digits?: string; set?: string[]; prefix?: string; batch: string; backend?: string; out?: string; json?: boolean }) => {
+        if (o.runs !== undefined && o.model !== undefined) throw new EmergenceCliError('give either --runs or --model, not both');
+        if (o.runs === undefined && o.model === undefined) throw new EmergenceCliError('--runs <dir,dir,…> or --model <dir> is required');
+        if (!o.task) throw new EmergenceCliError('--task is required (see `lmlab emergence tasks --list`)');
+        const dirs = (o.runs !== undefined ? o.runs.split(',') : [o.model!]).map((d) => d.trim()).filter((d) => d !== '');
+        if (dirs.length === 0) throw new EmergenceCliError(`${o.runs !== undefined ? '--runs' : '--model'}: no directory given`);
+        for (const d of dirs) if (!existsSync(d)) throw new EmergenceCliError(`${o.runs !== undefined ? '--runs' : '--model'}: '${d}' does not exist`);
+        const task = getTask(o.task);
+        const metrics = o.metrics === undefined ? undefined : parseMetricList(o.metrics, '--metrics');
+        const n = requireNumber(o.n, '--n'), kShot = requireNumber(o.kShot, '--k-shot'), batch = requireNumber(o.batch, '--batch');
+        if (!Number.isInteger(n) || n < 1) throw new EmergenceCliError(`--n must be a positive integer, got ${o.n}`);
+        if (!Number.isInteger(kShot) || kShot < 0) throw new EmergenceCliError(`--k-shot must be a non-negative integer, got ${o.kShot}`);
+        if (!Number.isInteger(batch) || batch < 1) throw new EmergenceCliError(`--batch must be a positive integer, got ${o.batch}`);
+        const taskOptions: TaskOptions = {};
+        if (o.digits !== undefined) taskOptions.digits = requireNumber(o.digits, '--digits');
+        for (const kv of o.set ?? []) {
+          const i = kv.indexOf('=');
+          if (i <= 0) throw new EmergenceCliError(`--set: expected key=value, got '${kv}'`);
+          taskOptions[kv.slice(0, i)] = coerceValue(kv.slice(i + 1));
+        }
+        const backend = await createBackend(parseBackendKind(o.backend ?? process.env.LMLAB_BACKEND ?? 'auto'));
+        const prefix = o.prefix === undefined ? undefined : o.prefix.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+        const seed = Number.isFinite(Number(o.seed)) ? Number(o.seed) : o.seed;
+        const evals = await evaluateRuns(backend, dirs, task, { n, kShot, seed, taskOptions, metrics, prefix, batchSize: batch });
+        const { rows, curves } = runsCurve(evals, metrics);
+        if (o.out) writeFileAtomic(o.out, evalCsv(rows));
+        if (o.json) {
+          io.out(JSON.stringify({
+            task: task.name, n, kShot, taskOptions,
+            models: evals.map((e) => ({ source: e.source, kind: e.kind, params: e.params, nonEmbeddingParams: e.nonEmbeddingParams, codec: e.codec, metrics: e.metrics, tokenization: e.report.tokenization })),
+            curves: curves.map((c) => ({ metric: c.metric, higherIsBetter: c.higherIsBetter, note: c.note, shape: c.analysis?.shape.label ?? null, breakthroughness: c.analysis?.breakthroughness.value ?? null, lmlab_linearity: c.analysis?.linearity.lmlab_linearity ?? null, analysis: c.analysis })),
+          }, null, 2) + '\n');
+          return;
+        }
+        io.out(describeEvals(task.name, evals));
+        for (const c of curves) {
+          if (!c.analysis) io.out(`${c.metric} vs N: ${c.note}\n`);
+          else io.out(describeAnalysis(`${c.metric} vs N${c.higherIsBetter ? '' : ' (lower is better)'}`, c.analysis));
+        }
+        if (o.out) io.out(`wrote ${o.out}\n`);
+      }),
+    );
+
   em.command('mirage')
     .description('Schaeffer et al. mirage model: L(N) = (N/c)^alpha, p = exp(-L), exact match p^T, expected token edit distance T(1-p)')
     .requiredOption('--N <list>', 'scales, comma-separated (e.g. 1e6,1e7,1e8)')
@@ -260,6 +324,26 @@ export function registerWith(program: Command, io: CliIO): void {
         });
       }),
     );
+}
+
+/** The per-model table as CSV (numbers as is, missing as empty, the model path last). */
+export function evalCsv(rows: readonly Record<string, number | string | null>[]): string {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: number | string | null | undefined): string => {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+    if (/[",\n]/.test(v)) throw new EmergenceCliError(`--out: the value '${v}' contains a comma, quote or newline, which the CSV reader of \`emergence analyze\` does not support`);
+    return v;
+  };
+  return [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+}
+
+function describeEvals(task: string, evals: readonly ModelEval[]): string {
+  const keys = [...new Set(evals.flatMap((e) => Object.keys(e.metrics)))];
+  const lines = [`task ${task}: ${evals.length} model${evals.length === 1 ? '' : 's'}`];
+  lines.push(['params'.padStart(10), ...keys.map((k) => k.padStart(Math.max(10, k.length))), '  model'].join(' '));
+  for (const e of evals) lines.push([String(e.params).padStart(10), ...keys.map((k) => g(e.metrics[k] ?? null).padStart(Math.max(10, k.length))), `  ${e.source} (${e.kind}, ${e.codec})`].join(' '));
+  return lines.join('\n') + '\n';
 }
 
 export function register(program: Command): void {

@@ -96,7 +96,9 @@ export async function renderFigures(dir: string, result: ExperimentResult, table
   return out;
 }
 
-async function finish(name: string, o: Common, run: { result: ExperimentResult; tables: Record<string, Row[]> }): Promise<void> {
+/** Writes an experiment's result file, CSV tables and (unless --no-svg) figures into --out (default experiments/<name>),
+ * then prints the result as JSON (--json) or as a short summary. Shared by every `lmlab experiment` command. */
+export async function finishExperiment(name: string, o: Pick<Common, 'out' | 'json' | 'svg'>, run: { result: ExperimentResult; tables: Record<string, Row[]> }): Promise<void> {
   const dir = o.out ?? `experiments/${name}`;
   const paths = writeExperiment(dir, run.result, run.tables);
   if (o.svg !== false) paths.push(...(await renderFigures(dir, run.result, run.tables, (s) => void process.stderr.write(`lmlab: ${s}\n`))));
@@ -149,7 +151,7 @@ export function register(program: Command): void {
         d_mlp: num(s('dMlp'), '--d-mlp', { int: true, min: 1 }), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
         seed: num(s('seed'), '--seed', { int: true }), dataSeed: num(s('dataSeed'), '--data-seed', { int: true }), earlyStop: o.earlyStop !== false,
       }, logger(o));
-      await finish('grokking', o, run);
+      await finishExperiment('grokking', o, run);
     }));
 
   common(ex.command('induction'), 'induction')
@@ -176,19 +178,21 @@ export function register(program: Command): void {
         batch: num(s('batch'), '--batch', { int: true, min: 1 }), lr: num(s('lr'), '--lr'), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
         seed: num(s('seed'), '--seed', { int: true }), control: o.control !== false,
       }, logger(o));
-      await finish('induction', o, run);
+      await finishExperiment('induction', o, run);
     }));
 
   common(ex.command('mirage'), 'mirage')
     .description('the mirage on real models: a size suite trained on text + addition, every metric on the same generations, shape label per metric')
-    .option('--sizes <list>', 'model sizes as LAYERSxWIDTH[:HEADS], comma-separated (default: 7 sizes from 1x16 to 4x64)')
+    .option('--sizes <list>', 'model sizes as LAYERSxWIDTH[:HEADS], comma-separated (default: 1x16,2x16,2x24,2x32,2x48,3x48,4x64)')
     .option('--digits <n>', 'digits per addend', '4')
     .option('--format <f>', "answer digits 'plain' (most significant first) or 'reversed'", 'plain')
     .option('--positions <p>', "'rotary' or 'learned'", 'rotary')
-    .option('--steps <n>', 'training steps per model', '3000')
+    .option('--steps <n>', 'training steps per model', '5000')
     .option('--batch <n>', 'rows per step', '32')
     .option('--seq-len <n>', 'bytes per row (= ctx)', '40')
-    .option('--lr <v>', 'peak learning rate', '3e-3')
+    .option('--lr <v>', 'peak learning rate', '2e-3')
+    .option('--seeds <n>', 'training runs per size (different init and batch order); curves use the per-size means', '2')
+    .option('--workers <n>', 'child processes training runs in parallel (1: in this process)', '2')
     .option('--arithmetic-share <v>', 'share of training bytes that are addition documents', '0.8')
     .option('--text-bytes <n>', 'bytes of Moby-Dick in the mixture', '300000')
     .option('--n-eval <n>', 'held-out problems evaluated', '300')
@@ -204,7 +208,7 @@ export function register(program: Command): void {
         } catch (e) {
           throw new ExperimentError(`--reanalyze: cannot read '${s('reanalyze')}' (${(e as Error).message})`);
         }
-        await finish('mirage', o, reanalyzeMirage(stored as Parameters<typeof reanalyzeMirage>[0]));
+        await finishExperiment('mirage', o, reanalyzeMirage(stored as Parameters<typeof reanalyzeMirage>[0]));
         return;
       }
       const be = await pickBackend(o.backend);
@@ -214,8 +218,9 @@ export function register(program: Command): void {
         steps: num(s('steps'), '--steps', { int: true, min: 1 }), batch: num(s('batch'), '--batch', { int: true, min: 1 }), seqLen: num(s('seqLen'), '--seq-len', { int: true, min: 8 }),
         lr: num(s('lr'), '--lr'), arithmeticShare: num(s('arithmeticShare'), '--arithmetic-share'), textBytes: num(s('textBytes'), '--text-bytes', { int: true, min: 1000 }),
         nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), kShot: num(s('kShot'), '--k-shot', { int: true, min: 0 }), seed: num(s('seed'), '--seed', { int: true }),
+        seeds: num(s('seeds'), '--seeds', { int: true, min: 1 }), workers: num(s('workers'), '--workers', { int: true, min: 1 }),
       }, logger(o));
-      await finish('mirage', o, run);
+      await finishExperiment('mirage', o, run);
     }));
 
   common(ex.command('finetune'), 'finetune')
@@ -238,7 +243,7 @@ export function register(program: Command): void {
         finetuneExamples: num(s('finetuneExamples'), '--finetune-examples', { int: true, min: 1 }), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
         nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), seed: num(s('seed'), '--seed', { int: true }),
       }, logger(o));
-      await finish('finetune', o, run);
+      await finishExperiment('finetune', o, run);
     }));
 
   common(ex.command('cot'), 'cot')
@@ -257,7 +262,7 @@ export function register(program: Command): void {
         steps: num(s('steps'), '--steps', { int: true, min: 1 }), seqLen: num(s('seqLen'), '--seq-len', { int: true, min: 16 }),
         nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), seed: num(s('seed'), '--seed', { int: true }),
       }, logger(o));
-      await finish('cot', o, run);
+      await finishExperiment('cot', o, run);
     }));
 }
 

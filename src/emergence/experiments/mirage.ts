@@ -7,6 +7,10 @@
  * breakthroughness (curve.ts). The claim under test: exact match looks emergent while per-token metrics
  * (edit distance, target log-likelihood) change smoothly.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Backend } from '../../engine/backend.ts';
 import { builtinDocuments } from '../../data/sources.ts';
 import { resolveConfig, type GPTConfig } from '../../model/config.ts';
@@ -55,7 +59,7 @@ export interface MirageModelSpec {
 }
 
 export interface MirageOptions {
-  /** The model suite, smallest first (default: 7 sizes from 1×16 to 4×64). */
+  /** The model suite, smallest first (default: 1x16, 2x16, 2x24, 2x32, 2x48, 3x48, 4x64). */
   sizes?: MirageModelSpec[];
   /** Digits of each addend (default 4). */
   digits?: number;
@@ -63,7 +67,7 @@ export interface MirageOptions {
   format?: AdditionFormat;
   /** Position encoding of the suite (default 'rotary'). */
   positions?: 'learned' | 'rotary';
-  /** Training steps of every model (default 3000), rows per step (32), row length (40 bytes). */
+  /** Training steps of every model (default 5000), rows per step (32), row length (40 bytes); peak lr (default 2e-3). */
   steps?: number;
   batch?: number;
   seqLen?: number;
@@ -76,19 +80,26 @@ export interface MirageOptions {
   nEval?: number;
   kShot?: number;
   seed?: number;
+  /**
+   * Training runs per size (default 2), differing in initialisation and batch order (run s uses model seed
+   * seed + 1000·s); the corpus and the eval problems are the same. The curves use the per-size means.
+   */
+  seeds?: number;
+  /** Child processes that train the (size, seed) runs in parallel (default 2; 1: in this process). */
+  workers?: number;
 }
 
 export const DEFAULT_MIRAGE_SIZES: MirageModelSpec[] = [
   { n_layer: 1, d_model: 16, n_head: 2 },
+  { n_layer: 2, d_model: 16, n_head: 2 },
   { n_layer: 2, d_model: 24, n_head: 2 },
   { n_layer: 2, d_model: 32, n_head: 4 },
   { n_layer: 2, d_model: 48, n_head: 4 },
   { n_layer: 3, d_model: 48, n_head: 4 },
-  { n_layer: 3, d_model: 64, n_head: 4 },
   { n_layer: 4, d_model: 64, n_head: 4 },
 ];
 
-const DEFAULTS = { format: 'plain' as AdditionFormat, positions: 'rotary' as 'learned' | 'rotary', digits: 4, steps: 3000, batch: 32, seqLen: 40, lr: 3e-3, arithmeticShare: 0.8, textBytes: 300_000, nEval: 300, kShot: 1, seed: 0 };
+const DEFAULTS = { format: 'plain' as AdditionFormat, positions: 'rotary' as 'learned' | 'rotary', digits: 4, steps: 5000, batch: 32, seqLen: 40, lr: 2e-3, arithmeticShare: 0.8, textBytes: 300_000, nEval: 300, kShot: 1, seed: 0, seeds: 2, workers: 2 };
 
 /** The metrics followed across the suite: [report key, higher is better, continuous?]. */
 export const MIRAGE_METRICS: { key: string; higherIsBetter: boolean; continuous: boolean }[] = [
@@ -133,6 +144,8 @@ export function mirageCorpus(o: { digits: number; arithmeticShare: number; textB
 
 export interface MirageModelResult {
   spec: MirageModelSpec;
+  /** Run index within the size (0 when a suite has one run per size). */
+  run?: number;
   params: number;
   nonEmbeddingParams: number;
   valLoss: number;
@@ -194,51 +207,188 @@ export async function runMirageExperiment(backend: Backend, opts: MirageOptions 
   if (sizes.length < 3) throw new ExperimentError(`mirage: need at least 3 model sizes for a curve, got ${sizes.length}`);
   const corpus = mirageCorpus(o);
   const source = new ArrayTokenSource(256, corpus.train, corpus.val, 'mirage mixture');
-  log(`mirage: ${source.describe()} (${(100 * corpus.arithmeticBytes / (corpus.arithmeticBytes + corpus.textBytes)).toFixed(0)} % addition bytes, ${o.digits}-digit)`);
-  const task = additionTaskFor(o.format);
+  log(`mirage: ${source.describe()} (${(100 * corpus.arithmeticBytes / (corpus.arithmeticBytes + corpus.textBytes)).toFixed(0)} % addition bytes, ${o.digits}-digit, ${o.seeds} run(s) per size)`);
+  additionTaskFor(o.format);
   const ctx = o.seqLen;
   // longest prompt: k demonstrations "a+b=c\n" (3d+3 bytes at most) + the query "a+b=" (2d+2); then the answer (d+1) + 2
   const need = o.kShot * (3 * o.digits + 3) + 2 * o.digits + 2 + o.digits + 3;
   if (need > ctx) throw new ExperimentError(`mirage: ${o.kShot}-shot prompts and answers need up to ${need} bytes but seqLen (ctx) is ${ctx}; raise seqLen or lower kShot`);
-  const models: MirageModelResult[] = [];
-  for (const spec of sizes) {
-    const tm = performance.now();
-    const cfg = mirageModelConfig(spec, ctx, o.positions);
-    const model = createModel(backend, cfg, o.seed);
-    const losses = await trainLoop(backend, model, (rng) => ({ ...source.sampleBatch(rng, o.batch, o.seqLen), B: o.batch, T: o.seqLen }), {
-      steps: o.steps, lr: o.lr, warmup: Math.min(100, Math.floor(o.steps / 10)), weightDecay: 0.1, seed: o.seed + 1,
-    });
-    const evalB = 16, nVal = 8;
-    let vl = 0;
-    for (let i = 0; i < nVal; i++) {
-      const b = source.valBatch(i, nVal, evalB, o.seqLen);
-      vl += model.forward(b.x, evalB, o.seqLen, b.y) / nVal;
+  const jobs: { spec: MirageModelSpec; run: number }[] = [];
+  for (let run = 0; run < o.seeds; run++) for (const spec of sizes) jobs.push({ spec, run });
+  let models: MirageModelResult[];
+  if (o.workers <= 1 || jobs.length === 1) {
+    models = [];
+    for (const j of jobs) {
+      const r = await trainMirageModel(backend, o, source, j.spec, j.run);
+      models.push(r);
+      log(describeModel(r));
     }
-    const scorer = new ModelScorer(model, { codec: byteCodec });
-    const rep = await evaluateTask(scorer, task, { n: o.nEval, seed: `mirage-eval-${o.seed}`, taskOptions: { digits: o.digits, kShot: o.kShot }, batchSize: 50 });
-    const tail = losses.slice(-50);
-    const r: MirageModelResult = {
-      spec, params: countParams(cfg).total, nonEmbeddingParams: countParams(cfg).nonEmbedding, valLoss: vl,
-      finalTrainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
-      metrics: { ...rep.metrics, token_accuracy: tokenAccuracy(rep.metrics) }, seconds: (performance.now() - tm) / 1000,
-    };
-    models.push(r);
-    log(`  ${spec.n_layer}x${spec.d_model}: ${r.params} params, val loss ${vl.toFixed(3)}, EM ${r.metrics.exact_match!.toFixed(3)}, token acc ${r.metrics.token_accuracy.toFixed(3)}, edit dist ${r.metrics.token_edit_distance!.toFixed(3)}, loglik ${r.metrics.target_loglik!.toFixed(3)} (${r.seconds.toFixed(0)} s)`);
+  } else {
+    models = await trainInWorkers(backend, o, jobs, log);
   }
+  models.sort((x, y) => x.params - y.params || (x.run ?? 0) - (y.run ?? 0));
   const a = analyzeMirage(models, o.digits);
   const outcome: MirageOutcome = { corpus: { trainBytes: corpus.train.length, valBytes: corpus.val.length, textBytes: corpus.textBytes, arithmeticBytes: corpus.arithmeticBytes, arithmeticDocs: corpus.arithmeticDocs }, models, curves: a.curves, checks: a.checks };
   return { result: newResult('mirage', backend, t0, { ...o, sizes }, outcome, a.figures, a.notes), tables: a.tables };
 }
 
+type ResolvedMirageOptions = typeof DEFAULTS & MirageOptions;
+
+function describeModel(r: MirageModelResult): string {
+  return `  ${r.spec.n_layer}x${r.spec.d_model} run ${r.run ?? 0}: ${r.params} params, val loss ${r.valLoss.toFixed(3)}, EM ${r.metrics.exact_match!.toFixed(3)}, token acc ${r.metrics.token_accuracy.toFixed(3)}, edit dist ${r.metrics.token_edit_distance!.toFixed(3)}, loglik ${r.metrics.target_loglik!.toFixed(3)} (${r.seconds.toFixed(0)} s)`;
+}
+
+/** Train one model of the suite on the mixture and evaluate it on the held-out problems. */
+export async function trainMirageModel(backend: Backend, o: ResolvedMirageOptions, source: ArrayTokenSource, spec: MirageModelSpec, run: number): Promise<MirageModelResult> {
+  const tm = performance.now();
+  const task = additionTaskFor(o.format);
+  const cfg = mirageModelConfig(spec, o.seqLen, o.positions);
+  const seed = o.seed + 1000 * run;
+  const model = createModel(backend, cfg, seed);
+  const losses = await trainLoop(backend, model, (rng) => ({ ...source.sampleBatch(rng, o.batch, o.seqLen), B: o.batch, T: o.seqLen }), {
+    steps: o.steps, lr: o.lr, warmup: Math.min(100, Math.floor(o.steps / 10)), weightDecay: 0.1, seed: seed + 1,
+  });
+  const evalB = 16, nVal = 8;
+  let vl = 0;
+  for (let i = 0; i < nVal; i++) {
+    const b = source.valBatch(i, nVal, evalB, o.seqLen);
+    vl += model.forward(b.x, evalB, o.seqLen, b.y) / nVal;
+  }
+  const scorer = new ModelScorer(model, { codec: byteCodec });
+  const rep = await evaluateTask(scorer, task, { n: o.nEval, seed: `mirage-eval-${o.seed}`, taskOptions: { digits: o.digits, kShot: o.kShot }, batchSize: 50 });
+  const tail = losses.slice(-50);
+  return {
+    spec, run, params: countParams(cfg).total, nonEmbeddingParams: countParams(cfg).nonEmbedding, valLoss: vl,
+    finalTrainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+    metrics: { ...rep.metrics, token_accuracy: tokenAccuracy(rep.metrics) }, seconds: (performance.now() - tm) / 1000,
+  };
+}
+
+/**
+ * Train the jobs in `o.workers` child processes (mirage-worker.ts, one backend thread each), dealt round-robin
+ * from the most expensive job down; each writes its results as JSON.
+ */
+async function trainInWorkers(backend: Backend, o: ResolvedMirageOptions, jobs: { spec: MirageModelSpec; run: number }[], log: Log): Promise<MirageModelResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmlab-mirage-'));
+  const cost = (j: { spec: MirageModelSpec }) => j.spec.n_layer * j.spec.d_model * j.spec.d_model;
+  const sorted = [...jobs].sort((a, b) => cost(b) - cost(a));
+  const n = Math.min(o.workers, jobs.length);
+  const shares: { spec: MirageModelSpec; run: number }[][] = Array.from({ length: n }, () => []);
+  const load = new Array<number>(n).fill(0);
+  for (const j of sorted) {
+    let k = 0;
+    for (let i = 1; i < n; i++) if (load[i]! < load[k]!) k = i;
+    shares[k]!.push(j);
+    load[k]! += cost(j) + 4000;
+  }
+  const worker = join(import.meta.dirname, 'mirage-worker.ts');
+  try {
+    const parts = await Promise.all(shares.map((share, k) => new Promise<MirageModelResult[]>((resolve, reject) => {
+      const inPath = join(dir, `jobs-${k}.json`), outPath = join(dir, `results-${k}.json`);
+      const { sizes: _s, ...rest } = o;
+      writeFileSync(inPath, JSON.stringify({ backend: backend.name, options: rest, jobs: share }));
+      const child = spawn(process.execPath, [...process.execArgv, worker, inPath, outPath], { env: { ...process.env, LMLAB_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => { for (const line of d.toString().split('\n')) if (line.trim()) log(line); });
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.on('error', (e) => reject(new ExperimentError(`mirage worker ${k}: cannot start (${e.message})`)));
+      child.on('close', (code) => {
+        if (code !== 0) return reject(new ExperimentError(`mirage worker ${k} exited with code ${code}: ${err.trim().split('\n').slice(-5).join(' | ')}`));
+        try {
+          resolve(JSON.parse(readFileSync(outPath, 'utf8')) as MirageModelResult[]);
+        } catch (e) {
+          reject(new ExperimentError(`mirage worker ${k}: unreadable results (${(e as Error).message})`));
+        }
+      });
+    })));
+    return parts.flat();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Entry of a worker process: train and evaluate the given jobs. */
+export async function mirageWorkerMain(inPath: string, outPath: string, makeBackend: (name: string) => Promise<Backend>): Promise<void> {
+  const input = JSON.parse(readFileSync(inPath, 'utf8')) as { backend: string; options: ResolvedMirageOptions; jobs: { spec: MirageModelSpec; run: number }[] };
+  const backend = await makeBackend(input.backend);
+  const o = input.options;
+  const corpus = mirageCorpus(o);
+  const source = new ArrayTokenSource(256, corpus.train, corpus.val, 'mirage mixture');
+  const out: MirageModelResult[] = [];
+  for (const j of input.jobs) {
+    const r = await trainMirageModel(backend, o, source, j.spec, j.run);
+    out.push(r);
+    process.stdout.write(describeModel(r) + '\n');
+  }
+  writeFileSync(outPath, JSON.stringify(out));
+}
+
+/**
+ * Exact match predicted from the per-position accuracies if digit errors were independent (Schaeffer's p^T with
+ * the measured per-digit p): Π_i acc_i^(count_i / count_0), so a position present in only some answers (the
+ * carry-out digit) counts for its share of the examples. null without per-position data.
+ */
+export function predictedExactMatch(m: EvalMetrics): number | null {
+  const a = m.per_position_accuracy, c = m.per_position_count;
+  if (!a || !c || a.length === 0 || !(c[0]! > 0)) return null;
+  let log = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]! <= 0) return 0;
+    log += ((c[i] ?? 0) / c[0]!) * Math.log(a[i]!);
+  }
+  return Math.exp(log);
+}
+
+/** Per-size means over the runs of each size (metrics, per-position accuracy, validation loss), smallest first. */
+export function averageRuns(models: readonly MirageModelResult[]): (MirageModelResult & { runs: number })[] {
+  const groups = new Map<string, MirageModelResult[]>();
+  for (const m of models) {
+    const k = `${m.spec.n_layer}x${m.spec.d_model}:${m.spec.n_head}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(m);
+  }
+  const out: (MirageModelResult & { runs: number })[] = [];
+  for (const g of groups.values()) {
+    const mean = (f: (m: MirageModelResult) => number) => g.reduce((a, m) => a + f(m), 0) / g.length;
+    const metrics: Record<string, unknown> = {};
+    for (const k of Object.keys(g[0]!.metrics)) {
+      const v = (g[0]!.metrics as unknown as Record<string, unknown>)[k];
+      if (typeof v === 'number') metrics[k] = mean((m) => (m.metrics as unknown as Record<string, number>)[k]!);
+    }
+    const pa = g.map((m) => m.metrics.per_position_accuracy), pc = g.map((m) => m.metrics.per_position_count);
+    if (pa.every((a) => a) && pc.every((c) => c)) {
+      const len = Math.max(...pc.map((c) => c!.length));
+      const acc: number[] = [], cnt: number[] = [];
+      for (let i = 0; i < len; i++) {
+        let s = 0, n = 0;
+        g.forEach((_, r) => { const c = pc[r]![i] ?? 0; s += (pa[r]![i] ?? 0) * c; n += c; });
+        acc.push(n > 0 ? s / n : 0);
+        cnt.push(n);
+      }
+      metrics.per_position_accuracy = acc;
+      metrics.per_position_count = cnt;
+    }
+    const pred = g.map((m) => predictedExactMatch(m.metrics));
+    if (pred.every((v) => v !== null)) metrics.em_predicted_from_digits = pred.reduce((x, y) => x + y!, 0) / g.length;
+    out.push({ ...g[0]!, run: undefined, runs: g.length, valLoss: mean((m) => m.valLoss), finalTrainLoss: mean((m) => m.finalTrainLoss), seconds: g.reduce((a, m) => a + m.seconds, 0), metrics: metrics as unknown as MirageModelResult['metrics'] });
+  }
+  return out.sort((a, b) => a.params - b.params);
+}
+
 /** Shape labels, breakthroughness and the acceptance checks of a trained suite (no training). */
-export function analyzeMirage(models: readonly MirageModelResult[], digits: number): { curves: MirageCurve[]; checks: MirageOutcome['checks']; figures: FigureSpec[]; notes: string[]; tables: Record<string, Row[]> } {
+export function analyzeMirage(runs: readonly MirageModelResult[], digits: number): { curves: MirageCurve[]; checks: MirageOutcome['checks']; figures: FigureSpec[]; notes: string[]; tables: Record<string, Row[]> } {
+  // Several runs per size: the curves are over the per-size means (validation loss included).
+  const models = averageRuns(runs);
   const curves: MirageCurve[] = [];
+  // Exact match predicted from the per-digit accuracies (informational: not part of the checks).
+  const hasPredicted = models.every((r) => typeof (r.metrics as unknown as Record<string, unknown>).em_predicted_from_digits === 'number');
+  const metricList = hasPredicted ? [...MIRAGE_METRICS, { key: 'em_predicted_from_digits', higherIsBetter: true, continuous: false }] : MIRAGE_METRICS;
   for (const axis of ['params', 'val_loss'] as const) {
-    for (const m of MIRAGE_METRICS) {
+    for (const m of metricList) {
       const pts = models.map((r) => ({ x: axis === 'params' ? r.params : r.valLoss, y: metricValue(r, m.key) }));
       let an: CurveAnalysis;
       try {
-        an = analyzeCurve(pts, { axis: axis === 'params' ? 'scale' : 'loss', higherIsBetter: m.higherIsBetter, metricSpan: ['exact_match', 'token_accuracy', 'mean_token_prob', 'target_seq_prob', 'normalized_edit_distance'].includes(m.key) ? 1 : undefined });
+        an = analyzeCurve(pts, { axis: axis === 'params' ? 'scale' : 'loss', higherIsBetter: m.higherIsBetter, metricSpan: ['exact_match', 'token_accuracy', 'mean_token_prob', 'target_seq_prob', 'normalized_edit_distance', 'em_predicted_from_digits'].includes(m.key) ? 1 : undefined });
       } catch (e) {
         curves.push({ metric: m.key, axis, higherIsBetter: m.higherIsBetter, continuous: m.continuous, label: 'n/a', breakthroughness: NaN, breakthroughnessFloored: false, linearity: null, reasons: [(e as Error).message] });
         continue;
@@ -262,8 +412,9 @@ export function analyzeMirage(models: readonly MirageModelResult[], digits: numb
   };
   const checks: MirageOutcome['checks'] = { params: axisCheck('params'), val_loss: axisCheck('val_loss') };
   const modelRows: Row[] = models.map((r) => ({
-    model: `${r.spec.n_layer}x${r.spec.d_model}`, params: r.params, non_embedding_params: r.nonEmbeddingParams, val_loss: r.valLoss,
+    model: `${r.spec.n_layer}x${r.spec.d_model}`, params: r.params, non_embedding_params: r.nonEmbeddingParams, runs: r.runs, val_loss: r.valLoss,
     ...Object.fromEntries(MIRAGE_METRICS.map((m) => [m.key, metricValue(r, m.key)])),
+    em_predicted_from_digits: (r.metrics as unknown as Record<string, number | undefined>).em_predicted_from_digits ?? null,
   }));
   const positionRows: Row[] = [];
   for (const r of models) (r.metrics.per_position_accuracy ?? []).forEach((acc, i) => positionRows.push({ model: `${r.spec.n_layer}x${r.spec.d_model}`, params: r.params, position: `digit ${i}`, accuracy: acc, count: r.metrics.per_position_count?.[i] ?? 0 }));
@@ -285,7 +436,21 @@ export function analyzeMirage(models: readonly MirageModelResult[], digits: numb
     line('val_loss'),
     `EM across the suite: ${em.map((v) => v.toFixed(3)).join(', ')}; per-token accuracy ${ta.map((v) => v.toFixed(3)).join(', ')} (models smallest first).`,
   ];
-  return { curves, checks, figures, notes, tables: { 'mirage_models.csv': modelRows, 'mirage_positions.csv': positionRows, 'mirage_curves.csv': curveRows } };
+  const runRows: Row[] = runs.map((r) => ({
+    model: `${r.spec.n_layer}x${r.spec.d_model}`, run: r.run ?? 0, params: r.params, val_loss: r.valLoss,
+    ...Object.fromEntries(MIRAGE_METRICS.map((m) => [m.key, metricValue(r, m.key)])),
+    em_predicted_from_digits: predictedExactMatch(r.metrics),
+  }));
+  const predicted = models.map((m) => (m.metrics as unknown as Record<string, number | undefined>).em_predicted_from_digits);
+  if (predicted.every((v) => v !== undefined)) {
+    notes.push(`Exact match predicted from the per-digit accuracies with independent errors (Π acc_i, Schaeffer's p^T): ${predicted.map((v) => v!.toFixed(3)).join(', ')}; measured ${em.map((v) => v.toFixed(3)).join(', ')} (largest gap ${Math.max(...predicted.map((v, i) => Math.abs(v! - em[i]!))).toFixed(3)}).`);
+  }
+  const nRuns = Math.max(...models.map((m) => m.runs));
+  if (nRuns > 1) {
+    notes.push(`Every point is the mean of ${nRuns} runs per size (different initialisation and batch order; same corpus and eval problems); the per-run values are in mirage_runs.csv.`);
+    figures.push({ id: 'mirage-runs-em', title: 'Exact match and per-token accuracy of every run vs parameters', kind: 'scatter', file: 'mirage_runs.csv', x: 'params', y: ['exact_match', 'token_accuracy'], xLog: true });
+  }
+  return { curves, checks, figures, notes, tables: { 'mirage_models.csv': modelRows, 'mirage_positions.csv': positionRows, 'mirage_curves.csv': curveRows, 'mirage_runs.csv': runRows } };
 }
 
 /** Recompute the analysis of a stored mirage result (same models and metrics, current analysis code). */

@@ -1,0 +1,79 @@
+// The mirage experiment's runs per size: averaging, and training in worker processes giving the same models as
+// training in-process (a tiny suite of a few steps; about 10 s).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createBackend } from '../../src/engine/index.ts';
+import { analyzeMirage, averageRuns, predictedExactMatch, runMirageExperiment, type MirageModelResult } from '../../src/emergence/experiments/mirage.ts';
+
+const backend = await createBackend();
+
+function fake(d: number, run: number, em: number, p: number, pos?: { acc: number[]; cnt: number[] }): MirageModelResult {
+  return {
+    spec: { n_layer: 1, d_model: d, n_head: 2 }, run, params: d * 100, nonEmbeddingParams: d * 50, valLoss: 3 - d / 100 + run * 0.01, finalTrainLoss: 2, seconds: 1,
+    metrics: { exact_match: em, token_accuracy: p, token_edit_distance: 5 * (1 - p), normalized_edit_distance: 1 - p, target_loglik: 5 * Math.log(p), target_ce: -Math.log(p), mean_token_prob: p, target_seq_prob: p ** 5,
+      ...(pos ? { per_position_accuracy: pos.acc, per_position_count: pos.cnt } : {}) },
+  };
+}
+
+test('averageRuns: per-size means of metrics and validation loss; per-position accuracy weighted by counts', () => {
+  const a = averageRuns([
+    fake(16, 1, 0.2, 0.6, { acc: [1, 0.5], cnt: [10, 10] }),
+    fake(8, 0, 0, 0.3, { acc: [0.5], cnt: [4] }),
+    fake(16, 0, 0.4, 0.8, { acc: [0, 0.5, 1], cnt: [30, 30, 10] }),
+    fake(8, 1, 0, 0.5, { acc: [1], cnt: [4] }),
+  ]);
+  assert.deepEqual(a.map((m) => m.spec.d_model), [8, 16], 'one entry per size, smallest first');
+  assert.equal(a[1]!.runs, 2);
+  assert.ok(Math.abs(a[1]!.metrics.exact_match! - 0.3) < 1e-12);
+  assert.ok(Math.abs(a[0]!.metrics.token_accuracy - 0.4) < 1e-12);
+  assert.ok(Math.abs(a[1]!.valLoss - (3 - 0.16 + 0.005)) < 1e-12);
+  assert.deepEqual(a[0]!.metrics.per_position_accuracy, [0.75]);
+  // position 0 of size 16: (1·10 + 0·30) / 40; position 2 exists in one run only
+  assert.deepEqual(a[1]!.metrics.per_position_accuracy, [0.25, 0.5, 1]);
+  assert.deepEqual(a[1]!.metrics.per_position_count, [40, 40, 10]);
+  const an = analyzeMirage([fake(8, 0, 0, 0.3), fake(8, 1, 0, 0.5), fake(16, 0, 0.4, 0.8), fake(16, 1, 0.2, 0.6), fake(32, 0, 0.5, 0.9)], 4);
+  assert.equal(an.tables['mirage_models.csv']!.length, 3, 'curves over the per-size means');
+  assert.equal(an.tables['mirage_runs.csv']!.length, 5, 'every run kept');
+  assert.ok(an.notes.some((n) => /mean of 2 runs per size/.test(n)));
+});
+
+test('predictedExactMatch: product of per-digit accuracies, a digit present in part of the answers weighted by its share', () => {
+  assert.ok(Math.abs(predictedExactMatch({ per_position_accuracy: [0.5, 0.5], per_position_count: [10, 10] })! - 0.25) < 1e-12);
+  assert.ok(Math.abs(predictedExactMatch({ per_position_accuracy: [0.5, 0.5], per_position_count: [10, 5] })! - 0.5 ** 1.5) < 1e-12);
+  assert.equal(predictedExactMatch({ per_position_accuracy: [0.9, 0], per_position_count: [10, 10] }), 0);
+  assert.equal(predictedExactMatch({}), null);
+});
+
+test('mirage runs in worker processes equal the same runs trained in this process', async () => {
+  const opts = { sizes: [{ n_layer: 1, d_model: 8, n_head: 2 }, { n_layer: 1, d_model: 12, n_head: 2 }, { n_layer: 2, d_model: 8, n_head: 2 }], steps: 6, textBytes: 20_000, nEval: 6, seeds: 2 };
+  const inProc = await runMirageExperiment(backend, { ...opts, workers: 1 });
+  const par = await runMirageExperiment(backend, { ...opts, workers: 2 });
+  const key = (m: MirageModelResult) => `${m.spec.n_layer}x${m.spec.d_model}/${m.run}`;
+  const a = inProc.result.outcome.models, b = par.result.outcome.models;
+  assert.equal(a.length, 6);
+  assert.deepEqual(a.map(key), b.map(key));
+  a.forEach((m, i) => {
+    assert.ok(Math.abs(m.valLoss - b[i]!.valLoss) < 1e-4, `${key(m)} val loss ${m.valLoss} vs ${b[i]!.valLoss}`);
+    assert.ok(Math.abs(m.metrics.target_loglik! - b[i]!.metrics.target_loglik!) < 1e-3, `${key(m)} loglik`);
+  });
+  assert.notEqual(a[0]!.valLoss, a[1]!.valLoss, 'the two runs of a size differ');
+});
+
+test('labeller on ideal mirage curves (documented in experiments.md §3): with p linear in log N, EM = p^T is emergent only for long answers', async () => {
+  const { analyzeCurve } = await import('../../src/emergence/curve.ts');
+  const label = (npts: number, T: number, p0: number, p1: number) => {
+    const N = Array.from({ length: npts }, (_, i) => 1e4 * 10 ** ((i * 2) / (npts - 1)));
+    const p = N.map((_, i) => p0 + ((p1 - p0) * i) / (npts - 1));
+    const em = analyzeCurve(N.map((x, i) => ({ x, y: p[i]! ** T })), { axis: 'scale', metricSpan: 1 });
+    const ted = analyzeCurve(N.map((x, i) => ({ x, y: T * (1 - p[i]!) })), { axis: 'scale', higherIsBetter: false });
+    return { em: em.shape.label, ted: ted.shape.label, bEm: em.breakthroughness.value, bTed: -ted.breakthroughness.value };
+  };
+  for (const [n, T] of [[7, 5], [7, 7], [10, 5], [14, 7]] as const) {
+    const r = label(n, T, 0.2, 0.95);
+    assert.equal(r.em, 'smooth', `${n} points, T = ${T}`);
+    assert.equal(r.ted, 'smooth');
+  }
+  const long = label(10, 9, 0.2, 0.95);
+  assert.equal(long.em, 'emergent');
+  assert.ok(long.bEm >= 2 * long.bTed, `B ${long.bEm} vs ${long.bTed}`);
+});

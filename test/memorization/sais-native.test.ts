@@ -11,8 +11,9 @@ import { suffixArray, SuffixArrayError, type IntText } from '../../src/memorizat
 import {
   buildSuffixArray, nativeSuffixArray, nativeSuffixArrayStatus, resolveSuffixArrayBackend,
 } from '../../src/memorization/sais-native.ts';
-import { buildCorpusSuffixArray, normalizeDocStarts } from '../../src/memorization/corpus.ts';
+import { buildCorpusSuffixArray } from '../../src/memorization/corpus.ts';
 import { rng, bruteSA, bruteCorpusSA } from './helpers.ts';
+import { randomCorpus } from './corpus-fixture.ts';
 
 const status = nativeSuffixArrayStatus();
 const skipNative = status.available ? false : `native addon unavailable: ${status.reason}`;
@@ -109,19 +110,6 @@ test('native SA-IS equals TypeScript SA-IS on larger texts (recursion with small
   for (const [name, T] of inputs) same(nativeSuffixArray(T), suffixArray(T), `${name} n=${T.length}`);
 });
 
-function randomCorpus(r: () => number, n: number, vocab: number, nDocs: number): { tokens: Uint16Array; starts: number[] } {
-  const tokens = new Uint16Array(n);
-  for (let i = 0; i < n; i++) {
-    if (i > 20 && r() < 0.05) {
-      const src = Math.floor(r() * (i - 10)); const len = Math.min(n - i, 1 + Math.floor(r() * 15));
-      for (let j = 0; j < len; j++) tokens[i + j] = tokens[src + j]!;
-      i += len - 1;
-    } else tokens[i] = Math.floor(r() * vocab);
-  }
-  const cuts = new Set<number>();
-  for (let d = 1; d < nDocs; d++) cuts.add(Math.floor(r() * n));
-  return { tokens, starts: Array.from(normalizeDocStarts(n, Array.from(cuts))) };
-}
 
 test('document-bounded corpus suffix array: native = TypeScript = brute force (unique separators, repeated documents)', { skip: skipNative }, () => {
   const r = rng(777);

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suffixArray, lcpKasai, SuffixArrayError, type IntText } from '../../src/memorization/sais.ts';
-import { buildCorpusSuffixArray, corpusLcp, normalizeDocStarts } from '../../src/memorization/corpus.ts';
+import { buildCorpusSuffixArray, corpusLcp } from '../../src/memorization/corpus.ts';
 import { SuffixArrayIndex, buildSuffixArrayIndex, IndexFormatError, memorizedKgramCounts } from '../../src/memorization/index-file.ts';
 import { rng, bruteSA, bruteCorpusSA, bruteCount, bruteLongest, docEndOf } from './helpers.ts';
+import { randomCorpus } from './corpus-fixture.ts';
 
 type Gen = (n: number, r: () => number) => number[];
 const gens: Record<string, Gen> = {
@@ -95,20 +96,6 @@ test('Kasai LCP equals brute force', () => {
   }
 });
 
-function randomCorpus(r: () => number, n: number, vocab: number, nDocs: number): { tokens: Uint16Array; starts: number[] } {
-  const tokens = new Uint16Array(n);
-  // repeated material so that matches are long: copy earlier spans now and then
-  for (let i = 0; i < n; i++) {
-    if (i > 20 && r() < 0.05) {
-      const src = Math.floor(r() * (i - 10)); const len = Math.min(n - i, 1 + Math.floor(r() * 15));
-      for (let j = 0; j < len; j++) tokens[i + j] = tokens[src + j]!;
-      i += len - 1;
-    } else tokens[i] = Math.floor(r() * vocab);
-  }
-  const cuts = new Set<number>();
-  for (let d = 1; d < nDocs; d++) cuts.add(Math.floor(r() * n));
-  return { tokens, starts: Array.from(normalizeDocStarts(n, Array.from(cuts))) };
-}
 
 test('document-bounded corpus suffix array and LCP equal brute force (incl. empty and one-token documents)', () => {
   const r = rng(2024);

@@ -9,8 +9,7 @@
  * Selection: the `backend` option, else LMLAB_SA_BACKEND=auto|native|typescript, else 'auto' (native when
  * available). Asking for 'native' when it is unavailable throws a SuffixArrayError that says why.
  */
-import { createRequire } from 'node:module';
-import { NATIVE_ADDON_PATH, nativeAvailable, nativeInfo } from '../engine/native/index.ts';
+import { NATIVE_ADDON_PATH, nativeInfo, nativeSaisKernels, type NativeSaisKernels } from '../engine/native/index.ts';
 import { IntText, MAX_SA_LENGTH, suffixArray, SuffixArrayError, type SaisOptions } from './sais.ts';
 
 export type SuffixArrayBackend = 'native' | 'typescript';
@@ -22,29 +21,17 @@ export interface BuildSuffixArrayOptions extends SaisOptions {
   backend?: SuffixArrayBackendChoice;
 }
 
-interface SaisAddon {
-  sais(T: IntText, SA: Int32Array, k: number): void;
-  saisMaxSymbol(T: IntText): number;
-}
-
-let addon: SaisAddon | null | undefined;
+let addon: NativeSaisKernels | null | undefined;
 let unavailableReason = '';
 
-function saisAddon(): SaisAddon | null {
+function saisAddon(): NativeSaisKernels | null {
   if (addon !== undefined) return addon;
-  addon = null;
-  // nativeAvailable() loads the addon the engine's way (environment defaults first), so the require below
-  // returns the same, already loaded module
-  if (!nativeAvailable()) {
-    unavailableReason = nativeInfo().error ?? 'native addon unavailable';
-    return null;
-  }
-  try {
-    const a = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<SaisAddon>;
-    if (typeof a.sais === 'function' && typeof a.saisMaxSymbol === 'function') addon = a as SaisAddon;
-    else unavailableReason = `native addon ${NATIVE_ADDON_PATH} predates the suffix-array entry points: rebuild it with \`node scripts/build-native.mjs --force\``;
-  } catch (e) {
-    unavailableReason = `native addon ${NATIVE_ADDON_PATH} failed to load: ${(e as Error).message}`;
+  addon = nativeSaisKernels();
+  if (addon === null) {
+    const info = nativeInfo();
+    unavailableReason = info.available
+      ? `native addon ${NATIVE_ADDON_PATH} predates the suffix-array entry points: rebuild it with \`node scripts/build-native.mjs --force\``
+      : info.error ?? 'native addon unavailable';
   }
   return addon;
 }

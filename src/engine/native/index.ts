@@ -107,6 +107,19 @@ interface Addon {
   adamw(p: Arr, g: Arr, m: Arr, v: Arr, n: number, lr: number, beta1: number, beta2: number, eps: number,
     wd: number, step: number, gradScale: number): void;
   chinchillaObjective(data: Float64Array, n: number, delta: number, x: Float64Array, g: Float64Array): number;
+  sais?(T: SaisText, SA: Int32Array, k: number): void;
+  saisMaxSymbol?(T: SaisText): number;
+}
+
+/** Texts the native suffix-array builder takes (symbols read as unsigned). */
+export type SaisText = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+
+/** The native SA-IS entry points (native/sais.c), used by src/memorization/sais-native.ts. */
+export interface NativeSaisKernels {
+  /** suffix array of T into SA[0..T.length), every symbol < k (checked) */
+  sais(T: SaisText, SA: Int32Array, k: number): void;
+  /** largest symbol of T, −1 when empty */
+  saisMaxSymbol(T: SaisText): number;
 }
 
 const envSet: Record<string, string> = {};
@@ -198,6 +211,16 @@ export function nativeChinchillaObjective(): ((data: Float64Array, n: number, de
   const a = load();
   if (a === null || typeof a.chinchillaObjective !== 'function') return null;
   return a.chinchillaObjective.bind(a);
+}
+
+/**
+ * The native suffix-array builder, or null when the addon is unavailable or an older build without it
+ * (nativeInfo() says why the addon itself is unavailable).
+ */
+export function nativeSaisKernels(): NativeSaisKernels | null {
+  const a = load();
+  if (a === null || typeof a.sais !== 'function' || typeof a.saisMaxSymbol !== 'function') return null;
+  return { sais: a.sais.bind(a), saisMaxSymbol: a.saisMaxSymbol.bind(a) };
 }
 
 /** Selects the GEMM strategy of the (process-wide) addon; returns the mode in effect. */

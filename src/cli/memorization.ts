@@ -221,22 +221,25 @@ function registerMemorize(program: Command): void {
     .option('--prompts <src>', "'empty' (a single BOS token) or a text file the model was not trained on (random 5-10 token windows)", 'empty')
     .option('--bos <id>', 'BOS token id for empty prompts (default: the corpus <|endoftext|>)')
     .option('--samples <n>', 'candidates to generate', '200')
-    .option('--length <n>', 'generated tokens per candidate', '64')
+    .option('--length <n>', 'generated tokens per candidate (default: 64, or what the model context leaves after the prompt)')
     .option('--m <n>', 'verification: minimum training match in tokens', '50')
     .option('--k <n>', 'precision@k', '100')
     .option('--dedup <mode>', 'exact | trigram | none', 'trigram')
     .option('--seed <n>', 'sampling and random-ranking seed', '0')
     .option('--out <file>', 'write the full report (candidates, scores, memorized m-gram counts) as JSON')
     .action(action(async (o: Opts) => {
-      const samples = intFlag(o, 'samples', '--samples'), length = intFlag(o, 'length', '--length');
+      const samples = intFlag(o, 'samples', '--samples');
       const m = intFlag(o, 'm', '--m'), K = intFlag(o, 'k', '--k'), seed = intFlag(o, 'seed', '--seed', 0);
       const strategyKind = enumFlag(o.strategy as string, '--strategy', ['top-k', 'top-p', 'decaying-temperature'] as const);
       const dedup = enumFlag(o.dedup as string, '--dedup', ['exact', 'trigram', 'none'] as const);
       const strategy: SamplingStrategy = strategyKind === 'top-k' ? { kind: 'top-k', k: intFlag(o, 'topK', '--top-k') }
         : strategyKind === 'top-p' ? { kind: 'top-p', p: numFlag(o, 'topP', '--top-p', 1e-9, 1) } : { kind: 'decaying-temperature' };
-      if (m > length) throw new MemorizeCliError(`--m: a match of ${m} tokens cannot occur in generations of --length ${length}`);
       const be = await pickBackend(o.backend as string | undefined);
       const t = loadModelFlags(be, o)!;
+      // prompts are one BOS token (empty) or 5–10-token windows of the prompt text: leave room for the longest
+      const length = o.length !== undefined ? intFlag(o, 'length', '--length')
+        : Math.max(1, Math.min(64, t.model.config.ctx - (o.prompts === 'empty' ? 1 : 10)));
+      if (m > length) throw new MemorizeCliError(`--m: a match of ${m} tokens cannot occur in generations of --length ${length}${o.length === undefined ? ` (the default for a ${t.model.config.ctx}-token context)` : ''}`);
       const ref = loadModelFlags(be, o, 'referenceRun', 'referenceModel', '--reference-run', '--reference-model', false);
       let index;
       let sh: Shards | null = null;

@@ -29,7 +29,6 @@ test('memorize: flag errors name the flag', async () => {
     [['memorize', 'discoverable', '--run', join(dir, 'nope')], /--run: '.*nope' is not a directory/],
     [['memorize', 'discoverable', '--run', dir, '--k', 'x'], /--k: expected an integer ≥ 1, got 'x'/],
     [['memorize', 'extract', '--run', dir, '--strategy', 'beam'], /--strategy: expected one of top-k, top-p, decaying-temperature, got 'beam'/],
-    [['memorize', 'extract', '--run', dir, '--m', '80', '--length', '64'], /--m: a match of 80 tokens cannot occur in generations of --length 64/],
     [['memorize', 'extract', '--run', dir, '--strategy', 'top-p', '--top-p', '1.5'], /--top-p: expected a number in \[1e-9, 1\], got '1.5'/],
     [['memorize', 'extract', '--run', dir, '--dedup', 'fuzzy'], /--dedup: expected one of exact, trigram, none/],
     [['memorize', 'estimate', '--from', join(dir, 'missing.json')], /--from: cannot read '.*missing.json' as JSON/],
@@ -82,6 +81,14 @@ test('memorize discoverable --run on a tiny byte-level run that memorized its te
   assert.ok(want.items[0]!.exact, 'the repeated training text is memorized');
   assert.ok(!want.items[1]!.exact, 'random text is not');
   assert.deepEqual(got.comparison, JSON.parse(JSON.stringify(smallPredictsLarge(want, want))));
+  // --m longer than the generations: explicit --length, and the default length the 32-token context leaves after
+  // the one-token empty prompt
+  let x = await cli(['memorize', 'extract', '--run', runDir, '--m', '80', '--length', '64']);
+  assert.ok(x.failed, 'm > length refused');
+  assert.match(x.err, /--m: a match of 80 tokens cannot occur in generations of --length 64/);
+  x = await cli(['memorize', 'extract', '--run', runDir, '--m', '40']);
+  assert.ok(x.failed, 'm > default length refused');
+  assert.match(x.err, /--m: a match of 40 tokens cannot occur in generations of --length 31 \(the default for a 32-token context\)/);
   // extraction needs the training data for verification: the byte run has no shard directory
   const e = await cli(['memorize', 'extract', '--run', runDir, '--length', '20', '--m', '10', '--samples', '4']);
   assert.ok(e.failed);

@@ -173,7 +173,7 @@ export function registerWith(program: Command, io: CliIO): void {
     .option('--prefix <text>', "text put before every prompt (e.g. '\\n' for models trained on newline-separated examples; escapes \\n and \\t are decoded)")
     .option('--batch <n>', 'prompts per forward pass', '32')
     .option('--backend <kind>', 'ref | native | auto')
-    .option('--out <file>', 'write the per-model table as CSV (columns N, N_nonembedding, metrics…, model: what `emergence analyze` reads)')
+    .option('--out <file>', 'write the per-model table as CSV (columns N, metrics…, N_nonembedding, model: what `emergence analyze` reads; its defaults take the first metric against N)')
     .option('--json', 'print JSON')
     .action(
       wrap(io, async (o: { runs?: string; model?: string; task?: string; metrics?: string; n: string; kShot: string; seed: string; digits?: string; set?: string[]; prefix?: string; batch: string; backend?: string; out?: string; json?: boolean }) => {

@@ -163,12 +163,14 @@ export interface MetricCurve {
 }
 
 /**
- * The per-model table (`N`, `N_nonembedding`, one column per metric, `model`: the table `emergence analyze`
+ * The per-model table (`N`, one column per metric, `N_nonembedding`, `model`: the table `emergence analyze`
  * reads) and, with at least 3 models of distinct N, each metric's curve over N with its shape label.
  */
 export function runsCurve(evals: readonly ModelEval[], metrics?: readonly string[]): { rows: Record<string, number | string | null>[]; curves: MetricCurve[] } {
   const keys = metrics ? [...metrics] : [...new Set(evals.flatMap((e) => Object.keys(e.metrics)))];
-  const rows = evals.map((e) => ({ N: e.params, N_nonembedding: e.nonEmbeddingParams, ...Object.fromEntries(keys.map((k) => [k, e.metrics[k] ?? null])), model: e.source }));
+  // metrics right after N, so that `emergence analyze --input` with its defaults (x = first column, y = second) reads
+  // the first metric against N
+  const rows = evals.map((e) => ({ N: e.params, ...Object.fromEntries(keys.map((k) => [k, e.metrics[k] ?? null])), N_nonembedding: e.nonEmbeddingParams, model: e.source }));
   const curves: MetricCurve[] = [];
   if (evals.length < 2) return { rows, curves };
   const Ns = evals.map((e) => e.params);

@@ -70,7 +70,7 @@ test('emergence eval --runs: per-model metrics equal evaluateTask through ModelS
   const em = j.curves.find((c) => c.metric === 'exact_match')!;
   assert.ok(em.shape !== null, 'exact match has a shape label');
   const text = readFileSync(csv, 'utf8');
-  assert.match(text.split('\n')[0]!, /^N,N_nonembedding,exact_match,/);
+  assert.match(text.split('\n')[0]!, /^N,exact_match,.*,N_nonembedding,model$/);
   const pts = curveFromCsv(text, { x: 'N', y: 'target_loglik' }, csv);
   assert.deepEqual(pts.map((p) => p.x), j.models.map((m) => m.params));
   assert.deepEqual(pts.map((p) => p.y), j.models.map((m) => m.metrics.target_loglik));

@@ -72,7 +72,7 @@ export const EVAL_METRICS: Record<string, { higherIsBetter: boolean; unitInterva
   answer_match: { higherIsBetter: true, unitInterval: true, description: 'scratchpad tasks: the extracted answer is right' },
   token_accuracy: { higherIsBetter: true, unitInterval: true, description: 'per-token accuracy of the generation (count-weighted per-position accuracy)' },
   token_edit_distance: { higherIsBetter: false, unitInterval: false, description: 'Levenshtein distance between generated and target tokens' },
-  normalized_edit_distance: { higherIsBetter: false, unitInterval: true, description: 'edit distance / target tokens' },
+  normalized_edit_distance: { higherIsBetter: false, unitInterval: true, description: 'edit distance / target tokens (natural span 1; above 1 when the generation is longer than the target)' },
   target_loglik: { higherIsBetter: true, unitInterval: false, description: 'teacher-forced Σ log p of the target (nats)' },
   target_ce: { higherIsBetter: false, unitInterval: false, description: 'teacher-forced cross-entropy per target token (nats)' },
   target_seq_prob: { higherIsBetter: true, unitInterval: true, description: 'exp(Σ log p)' },

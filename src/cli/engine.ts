@@ -197,9 +197,17 @@ export function measureGemm(backend: Backend, n = 512): number {
 export async function doctor(backend: Backend): Promise<Record<string, unknown>> {
   const cpu = cpuInfo();
   let native: Record<string, unknown> = { available: false };
+  let science: Record<string, string> = { chinchilla_objective: 'TypeScript', suffix_array: 'TypeScript' };
   try {
-    const mod = (await import(new URL('../engine/native/index.ts', import.meta.url).href)) as { nativeInfo?: () => Record<string, unknown> };
+    const mod = (await import(new URL('../engine/native/index.ts', import.meta.url).href)) as {
+      nativeInfo?: () => Record<string, unknown>; nativeChinchillaObjective?: () => unknown; nativeSaisKernels?: () => unknown;
+    };
     native = { available: true, ...(mod.nativeInfo?.() ?? {}) };
+    // the science kernels of the same addon (an older build may lack them: lmlab then uses the TypeScript versions)
+    science = {
+      chinchilla_objective: mod.nativeChinchillaObjective?.() ? 'native' : 'TypeScript (addon absent or older)',
+      suffix_array: mod.nativeSaisKernels?.() ? 'native' : 'TypeScript (addon absent or older)',
+    };
   } catch (e) {
     native = { available: false, reason: (e as Error).message.split('\n')[0] };
   }
@@ -213,6 +221,7 @@ export async function doctor(backend: Backend): Promise<Record<string, unknown>>
     cpu_features: cpu.features.join(' '),
     peak_gflops: `${(cpu.peakFlops / 1e9).toFixed(0)} (${cpu.peakSource}: ${cpu.cores} cores × ${cpu.mhz.toFixed(0)} MHz × ${cpu.flopsPerCycle} FLOP/cycle)`,
     native,
+    science_kernels: science,
     OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? '(unset)',
     gemm_gflops: Number(gflops.toFixed(1)),
     gemm_share_of_peak: `${((100 * gflops * 1e9) / cpu.peakFlops).toFixed(1)}%`,

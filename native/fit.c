@@ -7,7 +7,8 @@
  * whole cost of that fit. The TypeScript `chinchillaObjectiveReference` (src/scaling/chinchilla.ts) is the
  * oracle; test/scaling/fit-native.test.ts compares the two.
  *
- * Layout of `data` (float64, n points): [ln N (n) | ln D (n) | ln L (n) | w (n)].
+ * Layout of `data` (float64, n points): [ln N (n) | ln D (n) | ln L (n)]; the weights w (n) are a separate array, so
+ * that callers can change them between evaluations without copying.
  *
  * The AVX2 + FMA path handles 4 points per step with a vector exp (Cody–Waite reduction, degree-13 Taylor
  * polynomial, relative error ~1e-16) and a vector log (exponent split, atanh series, ~1e-16); points whose
@@ -49,8 +50,8 @@ static inline void point_ref(double a, double b, double e, double al, double be,
   g[4] += c2 * ld;
 }
 
-static double objective_ref(const double *data, long n, double delta, const double *x, double *g) {
-  const double *lnN = data, *lnD = data + n, *lnL = data + 2 * n, *w = data + 3 * n;
+static double objective_ref(const double *data, const double *w, long n, double delta, const double *x, double *g) {
+  const double *lnN = data, *lnD = data + n, *lnL = data + 2 * n;
   double f = 0, gg[5] = {0, 0, 0, 0, 0};
   for (long i = 0; i < n; i++) {
     if (w[i] == 0) continue;
@@ -130,16 +131,16 @@ static inline double hsum4(__m256d v) {
 }
 #endif
 
-double lm_chinchilla_objective(const double *data, long n, double delta, const double *x, double *g) {
+double lm_chinchilla_objective(const double *data, const double *w, long n, double delta, const double *x, double *g) {
   const double a = x[0], b = x[1], e = x[2], al = x[3], be = x[4];
   if (!(e > -700 && e < 700 && isfinite(a) && isfinite(b) && isfinite(al) && isfinite(be)))
-    return objective_ref(data, n, delta, x, g);
-  const double *lnN = data, *lnD = data + n, *lnL = data + 2 * n, *w = data + 3 * n;
-  const double u3 = exp(e);
+    return objective_ref(data, w, n, delta, x, g);
+  const double *lnN = data, *lnD = data + n, *lnL = data + 2 * n;
   double f = 0, g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0;
   long i = 0;
 #if defined(__AVX2__) && defined(__FMA__)
   {
+    const double u3 = exp(e);
     const __m256d va = _mm256_set1_pd(a), vb = _mm256_set1_pd(b), val = _mm256_set1_pd(al), vbe = _mm256_set1_pd(be);
     const __m256d vu3 = _mm256_set1_pd(u3), vdelta = _mm256_set1_pd(delta), vmdelta = _mm256_set1_pd(-delta);
     const __m256d lim = _mm256_set1_pd(700.0), mlim = _mm256_set1_pd(-700.0);
@@ -176,7 +177,7 @@ double lm_chinchilla_objective(const double *data, long n, double delta, const d
       G3 = _mm256_fmadd_pd(c1, ln, G3);
       G4 = _mm256_fmadd_pd(c2, ld, G4);
     }
-    if (_mm256_movemask_pd(bad)) return objective_ref(data, n, delta, x, g);
+    if (_mm256_movemask_pd(bad)) return objective_ref(data, w, n, delta, x, g);
     f = hsum4(F);
     g0 = hsum4(G0);
     g1 = hsum4(G1);
@@ -185,31 +186,11 @@ double lm_chinchilla_objective(const double *data, long n, double delta, const d
     g4 = hsum4(G4);
   }
 #endif
-  for (; i < n; i++) {
-    double wi = w[i];
-    if (wi == 0) continue;
-    double t1 = a - al * lnN[i], t2 = b - be * lnD[i];
-    if (!(t1 > -700 && t1 < 700 && t2 > -700 && t2 < 700)) return objective_ref(data, n, delta, x, g);
-    double v1 = exp(t1), v2 = exp(t2), s = v1 + v2 + u3;
-    if (!(s > 1e-18 && s < 1e18)) return objective_ref(data, n, delta, x, g);
-    double r = lnL[i] - log(s), psi;
-    if (r > delta) {
-      f += wi * delta * (r - 0.5 * delta);
-      psi = delta;
-    } else if (r < -delta) {
-      f += wi * delta * (-r - 0.5 * delta);
-      psi = -delta;
-    } else {
-      f += wi * 0.5 * r * r;
-      psi = r;
-    }
-    double c = wi * psi / s, c1 = c * v1, c2 = c * v2;
-    g0 -= c1;
-    g1 -= c2;
-    g2 -= c * u3;
-    g3 += c1 * lnN[i];
-    g4 += c2 * lnD[i];
-  }
+  /* the remaining points (and every point without AVX2): the stable max-shifted form, one point at a time */
+  double gt[5] = {g0, g1, g2, g3, g4};
+  for (; i < n; i++)
+    if (w[i] != 0) point_ref(a, b, e, al, be, lnN[i], lnD[i], lnL[i], w[i], delta, &f, gt);
+  g0 = gt[0], g1 = gt[1], g2 = gt[2], g3 = gt[3], g4 = gt[4];
   g[0] = g0;
   g[1] = g1;
   g[2] = g2;

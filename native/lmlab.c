@@ -796,18 +796,20 @@ static napi_value Adamw(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------ science kernels: scaling-law fits */
-/* chinchillaObjective(data: Float64Array [lnN|lnD|lnL|w], n, delta, x: Float64Array(5), g: Float64Array(5)) -> f */
+/* chinchillaObjective(data: Float64Array [lnN|lnD|lnL], w: Float64Array(n), n, delta, x: Float64Array(5),
+ *                     g: Float64Array(5)) -> f */
 static napi_value ChinchillaObjective(napi_env env, napi_callback_info info) {
   ctx_t c;
-  if (!begin(&c, env, info, "chinchillaObjective", 5)) return NULL;
-  long n = arg_int(&c, 1, "n");
-  double delta = arg_num(&c, 2, "delta");
-  double *data = (double *)typed(&c, 0, "data", napi_float64_array, "Float64Array", mul(&c, 4, (size_t)n), 0, NULL);
-  double *x = (double *)typed(&c, 3, "x", napi_float64_array, "Float64Array", 5, 0, NULL);
-  double *g = (double *)typed(&c, 4, "g", napi_float64_array, "Float64Array", 5, 0, NULL);
+  if (!begin(&c, env, info, "chinchillaObjective", 6)) return NULL;
+  long n = arg_int(&c, 2, "n");
+  double delta = arg_num(&c, 3, "delta");
+  double *data = (double *)typed(&c, 0, "data", napi_float64_array, "Float64Array", mul(&c, 3, (size_t)n), 0, NULL);
+  double *w = (double *)typed(&c, 1, "w", napi_float64_array, "Float64Array", (size_t)n, 0, NULL);
+  double *x = (double *)typed(&c, 4, "x", napi_float64_array, "Float64Array", 5, 0, NULL);
+  double *g = (double *)typed(&c, 5, "g", napi_float64_array, "Float64Array", 5, 0, NULL);
   if (c.failed) return NULL;
   napi_value r;
-  napi_create_double(env, lm_chinchilla_objective(data, n, delta, x, g), &r);
+  napi_create_double(env, lm_chinchilla_objective(data, w, n, delta, x, g), &r);
   return r;
 }
 

@@ -166,14 +166,11 @@ export function chinchillaObjectiveNative(data: LogData, delta = 1e-3): Objectiv
   if (kernel === null) return null;
   const { lnN, lnD, lnL, w } = data;
   const n = lnL.length;
-  const packed = new Float64Array(4 * n);
+  const packed = new Float64Array(3 * n);
   packed.set(lnN, 0);
   packed.set(lnD, n);
   packed.set(lnL, 2 * n);
-  return (x: Float64Array, g: Float64Array): number => {
-    packed.set(w, 3 * n);
-    return kernel(packed, n, delta, x, g);
-  };
+  return (x: Float64Array, g: Float64Array): number => kernel(packed, w, n, delta, x, g);
 }
 
 /** The TypeScript fast path (used when the native addon is absent); see chinchillaObjective. */

@@ -106,7 +106,7 @@ interface Addon {
   allFinite(x: Arr, n: number): boolean;
   adamw(p: Arr, g: Arr, m: Arr, v: Arr, n: number, lr: number, beta1: number, beta2: number, eps: number,
     wd: number, step: number, gradScale: number): void;
-  chinchillaObjective(data: Float64Array, n: number, delta: number, x: Float64Array, g: Float64Array): number;
+  chinchillaObjective(data: Float64Array, w: Float64Array, n: number, delta: number, x: Float64Array, g: Float64Array): number;
   sais?(T: SaisText, SA: Int32Array, k: number): void;
   saisMaxSymbol?(T: SaisText): number;
 }
@@ -204,10 +204,10 @@ function requireAddon(): Addon {
 
 /**
  * The native Chinchilla approach-3 objective (native/fit.c, AVX2 when compiled for it), or null when the addon
- * is unavailable. `(data, n, delta, x, g) → f` with data = [ln N | ln D | ln L | w] (n each), x = [a, b, e, α, β],
+ * is unavailable. `(data, w, n, delta, x, g) → f` with data = [ln N | ln D | ln L] (n each), w the n weights, x = [a, b, e, α, β],
  * g receiving the gradient: the same function as `chinchillaObjectiveReference` in src/scaling/chinchilla.ts.
  */
-export function nativeChinchillaObjective(): ((data: Float64Array, n: number, delta: number, x: Float64Array, g: Float64Array) => number) | null {
+export function nativeChinchillaObjective(): ((data: Float64Array, w: Float64Array, n: number, delta: number, x: Float64Array, g: Float64Array) => number) | null {
   const a = load();
   if (a === null || typeof a.chinchillaObjective !== 'function') return null;
   return a.chinchillaObjective.bind(a);

@@ -111,9 +111,11 @@ export async function finishExperiment(name: string, o: Pick<Common, 'out' | 'js
   process.stdout.write(`wrote ${paths.join(', ')}\n`);
 }
 
-const logger = (o: Common) => (o.quiet || o.json ? () => {} : (s: string) => void process.stderr.write(s + '\n'));
+/** Progress lines on stderr unless --quiet or --json. */
+export const experimentLogger = (o: Pick<Common, 'quiet' | 'json'>) => (o.quiet || o.json ? () => {} : (s: string) => void process.stderr.write(s + '\n'));
 
-function common(cmd: Command, name: string): Command {
+/** The flags every `lmlab experiment` command has: --out, --backend, --quiet, --json, --no-svg. */
+export function experimentFlags(cmd: Command, name: string): Command {
   return cmd
     .option('--out <dir>', 'output directory', `experiments/${name}`)
     .option('--backend <kind>', 'ref | native | auto (default: LMLAB_BACKEND or auto)')
@@ -125,7 +127,7 @@ function common(cmd: Command, name: string): Command {
 export function register(program: Command): void {
   const ex = program.command('experiment').description('emergence experiments: each trains its models and writes a result file and figure data');
 
-  common(ex.command('grokking'), 'grokking')
+  experimentFlags(ex.command('grokking'), 'grokking')
     .description('modular addition with a 1-layer transformer: train/test accuracy over steps, weight decay vs none, several training fractions')
     .option('--p <n>', 'modulus', '59')
     .option('--fractions <list>', 'training fractions run with weight decay; the first is also used by the control', '0.4,0.3,0.5')
@@ -150,11 +152,11 @@ export function register(program: Command): void {
         lr: num(s('lr'), '--lr'), d_model: num(s('dModel'), '--d-model', { int: true, min: 1 }), n_head: num(s('heads'), '--heads', { int: true, min: 1 }),
         d_mlp: num(s('dMlp'), '--d-mlp', { int: true, min: 1 }), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
         seed: num(s('seed'), '--seed', { int: true }), dataSeed: num(s('dataSeed'), '--data-seed', { int: true }), earlyStop: o.earlyStop !== false,
-      }, logger(o));
+      }, experimentLogger(o));
       await finishExperiment('grokking', o, run);
     }));
 
-  common(ex.command('induction'), 'induction')
+  experimentFlags(ex.command('induction'), 'induction')
     .description('induction heads: the loss phase change on repeated random sequences in a 2-layer attention-only model (1-layer control)')
     .option('--steps <n>', 'training steps', '2000')
     .option('--layers <n>', 'layers of the main model', '2')
@@ -177,11 +179,11 @@ export function register(program: Command): void {
         vocab: num(s('vocab'), '--vocab', { int: true, min: 2 }), minHalf: num(s('minHalf'), '--min-half', { int: true, min: 2 }), maxHalf: num(s('maxHalf'), '--max-half', { int: true, min: 2 }),
         batch: num(s('batch'), '--batch', { int: true, min: 1 }), lr: num(s('lr'), '--lr'), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
         seed: num(s('seed'), '--seed', { int: true }), control: o.control !== false,
-      }, logger(o));
+      }, experimentLogger(o));
       await finishExperiment('induction', o, run);
     }));
 
-  common(ex.command('mirage'), 'mirage')
+  experimentFlags(ex.command('mirage'), 'mirage')
     .description('the mirage on real models: a size suite trained on text + addition, every metric on the same generations, shape label per metric')
     .option('--sizes <list>', 'model sizes as LAYERSxWIDTH[:HEADS], comma-separated (default: 1x16,2x16,2x24,2x32,2x48,3x48,4x64)')
     .option('--digits <n>', 'digits per addend', '4')
@@ -219,11 +221,11 @@ export function register(program: Command): void {
         lr: num(s('lr'), '--lr'), arithmeticShare: num(s('arithmeticShare'), '--arithmetic-share'), textBytes: num(s('textBytes'), '--text-bytes', { int: true, min: 1000 }),
         nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), kShot: num(s('kShot'), '--k-shot', { int: true, min: 0 }), seed: num(s('seed'), '--seed', { int: true }),
         seeds: num(s('seeds'), '--seeds', { int: true, min: 1 }), workers: num(s('workers'), '--workers', { int: true, min: 1 }),
-      }, logger(o));
+      }, experimentLogger(o));
       await finishExperiment('mirage', o, run);
     }));
 
-  common(ex.command('finetune'), 'finetune')
+  experimentFlags(ex.command('finetune'), 'finetune')
     .description('pre-train on text then fine-tune on a task, versus training from scratch with the same fine-tuning steps (GPT-1 ablation)')
     .option('--model <spec>', 'LAYERSxWIDTH[:HEADS]', '2x64:4')
     .option('--task <name>', 'fine-tuning task', 'copy')
@@ -242,11 +244,11 @@ export function register(program: Command): void {
         pretrainSteps: num(s('pretrainSteps'), '--pretrain-steps', { int: true, min: 0 }), finetuneSteps: num(s('finetuneSteps'), '--finetune-steps', { int: true, min: 1 }),
         finetuneExamples: num(s('finetuneExamples'), '--finetune-examples', { int: true, min: 1 }), evalEvery: num(s('evalEvery'), '--eval-every', { int: true, min: 1 }),
         nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), seed: num(s('seed'), '--seed', { int: true }),
-      }, logger(o));
+      }, experimentLogger(o));
       await finishExperiment('finetune', o, run);
     }));
 
-  common(ex.command('cot'), 'cot')
+  experimentFlags(ex.command('cot'), 'cot')
     .description('chain of thought: addition accuracy with and without the scratchpad format as model size grows')
     .option('--sizes <list>', 'model sizes as LAYERSxWIDTH[:HEADS] (default 1x16,2x32,3x48,4x64)')
     .option('--digits <n>', 'digits per addend', '3')
@@ -261,7 +263,7 @@ export function register(program: Command): void {
         sizes: s('sizes') === undefined ? undefined : parseSizes(s('sizes')!), digits: num(s('digits'), '--digits', { int: true, min: 1 }),
         steps: num(s('steps'), '--steps', { int: true, min: 1 }), seqLen: num(s('seqLen'), '--seq-len', { int: true, min: 16 }),
         nEval: num(s('nEval'), '--n-eval', { int: true, min: 1 }), seed: num(s('seed'), '--seed', { int: true }),
-      }, logger(o));
+      }, experimentLogger(o));
       await finishExperiment('cot', o, run);
     }));
 }

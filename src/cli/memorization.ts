@@ -20,7 +20,7 @@ import {
 import { estimateUniqueMemorized, runExtraction, shardIndex, type ExtractionReport, type GenerationPlan, type PromptSource, type SamplingStrategy } from '../memorization/extract.ts';
 import { canaryExposures, canaryFormat } from '../memorization/canaries.ts';
 import { runExtractionExperiment, runMemorizationExperiment, type ModelShape } from '../memorization/experiments.ts';
-import { finishExperiment } from './experiment.ts';
+import { experimentFlags, experimentLogger, finishExperiment } from './experiment.ts';
 import { action, pickBackend } from './util.ts';
 import { buildSuffixArrayIndex, SuffixArrayIndex, type TokenDtype } from '../memorization/index-file.ts';
 import { parseTokenList, readBoundaryFile, readTokenFile } from '../memorization/token-file.ts';
@@ -360,19 +360,14 @@ function suiteFlags(o: Opts) {
 
 /** Adds `memorization` and `extraction` to the `lmlab experiment` command. */
 export function registerMemorizationExperiments(ex: Command): void {
-  const common = (c: Command, name: string) => c
-    .option('--out <dir>', 'output directory', `experiments/${name}`)
+  const common = (c: Command, name: string) => experimentFlags(c, name)
     .option('--work <dir>', 'work directory for the suite (corpus, runs); shared by both experiments and reused when unchanged', 'experiments/memorization-work')
     .option('--sizes <list>', 'model sizes LAYERSxWIDTH[:HEADS], smallest first', '1x32:2,2x64:2,3x96:3')
     .option('--epochs <n>', 'passes over the training tokens', '12')
     .option('--seq-len <n>', 'context / training row length', '64')
     .option('--target-bytes <n>', 'corpus bytes before planting', '400000')
-    .option('--seed <n>', 'corpus and training seed', '7')
-    .option('--backend <kind>', 'ref | native | auto')
-    .option('--quiet', 'no progress lines on stderr')
-    .option('--json', 'print the result JSON instead of a summary')
-    .option('--no-svg', 'do not render the figures to SVG (the CSV data is always written)');
-  const logger = (o: Opts) => (o.quiet || o.json ? () => {} : (s: string) => void process.stderr.write(s + '\n'));
+    .option('--seed <n>', 'corpus and training seed', '7');
+  const logger = (o: Opts) => experimentLogger(o as { quiet?: boolean; json?: boolean });
 
   common(ex.command('memorization'), 'memorization')
     .description('memorization versus duplicate count and model size on a 3-model suite (SpamAssassin + SOTU with planted duplicates), canary exposure versus copies')

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../../engine/backend.ts';
+import { tsChildArgs } from '../../io/child.ts';
 import { builtinDocuments } from '../../data/sources.ts';
 import { resolveConfig, type GPTConfig } from '../../model/config.ts';
 import { createModel } from '../../model/init.ts';
@@ -287,7 +288,7 @@ async function trainInWorkers(backend: Backend, o: ResolvedMirageOptions, jobs: 
       const inPath = join(dir, `jobs-${k}.json`), outPath = join(dir, `results-${k}.json`);
       const { sizes: _s, ...rest } = o;
       writeFileSync(inPath, JSON.stringify({ backend: backend.name, options: rest, jobs: share }));
-      const child = spawn(process.execPath, [...process.execArgv, worker, inPath, outPath], { env: { ...process.env, LMLAB_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, tsChildArgs(worker, [inPath, outPath]), { env: { ...process.env, LMLAB_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       child.stdout.on('data', (d: Buffer) => { for (const line of d.toString().split('\n')) if (line.trim()) log(line); });
       child.stderr.on('data', (d: Buffer) => { err += d.toString(); });

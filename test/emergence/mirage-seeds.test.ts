@@ -2,8 +2,12 @@
 // training in-process (a tiny suite of a few steps; about 10 s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createBackend } from '../../src/engine/index.ts';
-import { analyzeMirage, averageRuns, predictedExactMatch, runMirageExperiment, type MirageModelResult } from '../../src/emergence/experiments/mirage.ts';
+import { analyzeMirage, averageRuns, predictedExactMatch, reanalyzeMirage, runMirageExperiment, type MirageModelResult } from '../../src/emergence/experiments/mirage.ts';
 
 const backend = await createBackend();
 
@@ -57,6 +61,42 @@ test('mirage runs in worker processes equal the same runs trained in this proces
     assert.ok(Math.abs(m.metrics.target_loglik! - b[i]!.metrics.target_loglik!) < 1e-3, `${key(m)} loglik`);
   });
   assert.notEqual(a[0]!.valLoss, a[1]!.valLoss, 'the two runs of a size differ');
+});
+
+test('npx lmlab experiment mirage --workers 2: the worker processes start without tsx in the node flags', () => {
+  // bin/lmlab.js registers tsx from inside the program, so process.execArgv is empty; the workers must get the loader anyway.
+  const dir = mkdtempSync(join(tmpdir(), 'lmlab-mirage-bin-'));
+  try {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../bin/lmlab.js'), 'experiment', 'mirage', '--sizes', '1x8,1x12,2x8', '--steps', '3', '--text-bytes', '20000',
+      '--n-eval', '4', '--seeds', '1', '--workers', '2', '--out', dir, '--no-svg', '--quiet'], { encoding: 'utf8', env, cwd: tmpdir() });
+    assert.equal(r.status, 0, `lmlab failed: ${r.stderr}`);
+    assert.ok(existsSync(join(dir, 'mirage.json')));
+    assert.equal(JSON.parse(readFileSync(join(dir, 'mirage.json'), 'utf8')).outcome.models.length, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the mirage check on the stored runs (docs/experiments): width ladder passes with the linear metrics, fails with mean token probability counted; depth ladder fails', () => {
+  const load = (d: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/experiments', d, 'mirage.json'), 'utf8')) as Parameters<typeof reanalyzeMirage>[0];
+  const width = reanalyzeMirage(load('mirage-width')).result.outcome.checks;
+  for (const axis of ['params', 'val_loss'] as const) {
+    const c = width[axis];
+    assert.equal(c.exactMatchLabel, 'emergent', axis);
+    assert.equal(c.editDistanceLabel, 'smooth', axis);
+    assert.equal(c.maxLinearMetric, 'token_accuracy', axis);
+    assert.ok(Math.abs(c.exactMatchB - 22.41) < 0.01 && Math.abs(c.maxLinearB - 10.22) < 0.01, `${axis}: B(EM) ${c.exactMatchB}, max linear ${c.maxLinearB}`);
+    assert.ok(c.mirageReproduced, axis);
+    assert.ok(Math.abs(c.emOverMeanTokenProbB - 1.57) < 0.01, `${axis}: ${c.emOverMeanTokenProbB}`);
+    assert.equal(c.reproducedWithMeanTokenProb, false, axis);
+  }
+  const depth = reanalyzeMirage(load('mirage-seeds')).result.outcome.checks;
+  assert.equal(depth.params.exactMatchLabel, 'uncorrelated');
+  assert.equal(depth.params.mirageReproduced, false);
+  assert.equal(depth.val_loss.exactMatchLabel, 'smooth');
+  assert.equal(depth.val_loss.mirageReproduced, false);
 });
 
 test('labeller on ideal mirage curves (documented in experiments.md §3): with p linear in log N, EM = p^T is emergent only for long answers', async () => {

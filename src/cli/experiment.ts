@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { ExperimentError, type ExperimentResult, type Row, writeExperiment } from '../emergence/experiments/common.ts';
 import { runGrokkingExperiment } from '../emergence/experiments/grokking.ts';
 import { runInductionExperiment } from '../emergence/experiments/induction.ts';
-import { reanalyzeMirage, runMirageExperiment } from '../emergence/experiments/mirage.ts';
+import { reanalyzeMirage, runMirageExperiment, type StoredMirage } from '../emergence/experiments/mirage.ts';
 import { runFinetuneExperiment } from '../emergence/experiments/finetune.ts';
 import { runCotExperiment } from '../emergence/experiments/cot.ts';
 import { specToSvg, type VlSpec } from '../report/index.ts';
@@ -185,7 +185,7 @@ export function register(program: Command): void {
 
   experimentFlags(ex.command('mirage'), 'mirage')
     .description('the mirage on real models: a size suite trained on text + addition, every metric on the same generations, shape label per metric')
-    .option('--sizes <list>', 'model sizes as LAYERSxWIDTH[:HEADS], comma-separated (default: 1x16,2x16,2x24,2x32,2x48,3x48,4x64)')
+    .option('--sizes <list>', 'model sizes as LAYERSxWIDTH[:HEADS], comma-separated (default: 2x8,2x12,2x16,2x20,2x24,2x32,2x48; deeper models break through less reliably, see docs/experiments.md §3)')
     .option('--digits <n>', 'digits per addend', '4')
     .option('--format <f>', "answer digits 'plain' (most significant first) or 'reversed'", 'plain')
     .option('--positions <p>', "'rotary' or 'learned'", 'rotary')
@@ -200,17 +200,19 @@ export function register(program: Command): void {
     .option('--n-eval <n>', 'held-out problems evaluated', '300')
     .option('--k-shot <n>', 'demonstrations in each prompt', '1')
     .option('--seed <n>', 'seed', '0')
-    .option('--reanalyze <file>', 'no training: recompute labels and checks from a stored mirage.json (its per-model metrics)')
+    .option('--reanalyze <file>', 'no training: recompute labels and checks from stored mirage.json files (comma-separated: pooled into one suite; they may differ only in --seed)')
     .action(action(async (o: Common & Record<string, string | boolean | undefined>) => {
       const s = (k: string) => o[k] as string | undefined;
       if (s('reanalyze') !== undefined) {
-        let stored: unknown;
-        try {
-          stored = JSON.parse(readFileSync(s('reanalyze')!, 'utf8'));
-        } catch (e) {
-          throw new ExperimentError(`--reanalyze: cannot read '${s('reanalyze')}' (${(e as Error).message})`);
-        }
-        await finishExperiment('mirage', o, reanalyzeMirage(stored as Parameters<typeof reanalyzeMirage>[0]));
+        const files = s('reanalyze')!.split(',').map((f) => f.trim()).filter((f) => f.length > 0);
+        const stored = files.map((f) => {
+          try {
+            return JSON.parse(readFileSync(f, 'utf8')) as StoredMirage;
+          } catch (e) {
+            throw new ExperimentError(`--reanalyze: cannot read '${f}' (${(e as Error).message})`);
+          }
+        });
+        await finishExperiment('mirage', o, reanalyzeMirage(stored, files));
         return;
       }
       const be = await pickBackend(o.backend);

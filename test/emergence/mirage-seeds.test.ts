@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '../../src/engine/index.ts';
-import { analyzeMirage, averageRuns, predictedExactMatch, reanalyzeMirage, runMirageExperiment, type MirageModelResult } from '../../src/emergence/experiments/mirage.ts';
+import { analyzeMirage, averageRuns, predictedExactMatch, reanalyzeMirage, runMirageExperiment, type MirageModelResult, type StoredMirage } from '../../src/emergence/experiments/mirage.ts';
 
 const backend = await createBackend();
 
@@ -80,7 +80,7 @@ test('npx lmlab experiment mirage --workers 2: the worker processes start withou
 });
 
 test('the mirage check on the stored runs (docs/experiments): width ladder passes with the linear metrics, fails with mean token probability counted; depth ladder fails', () => {
-  const load = (d: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/experiments', d, 'mirage.json'), 'utf8')) as Parameters<typeof reanalyzeMirage>[0];
+  const load = (d: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/experiments', d, 'mirage.json'), 'utf8')) as StoredMirage;
   const width = reanalyzeMirage(load('mirage-width')).result.outcome.checks;
   for (const axis of ['params', 'val_loss'] as const) {
     const c = width[axis];
@@ -97,6 +97,17 @@ test('the mirage check on the stored runs (docs/experiments): width ladder passe
   assert.equal(depth.params.mirageReproduced, false);
   assert.equal(depth.val_loss.exactMatchLabel, 'smooth');
   assert.equal(depth.val_loss.mirageReproduced, false);
+});
+
+test('reanalyzeMirage pools stored suites: runs renumbered, per-size means over all runs, suites with different training options refused', () => {
+  const width = JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/experiments/mirage-width/mirage.json'), 'utf8')) as StoredMirage;
+  const one = reanalyzeMirage(width), two = reanalyzeMirage([width, width], ['a.json', 'b.json']);
+  assert.deepEqual(two.result.outcome.models.map((m) => m.run).slice(0, 2), [0, 1]);
+  assert.equal(Math.max(...two.result.outcome.models.map((m) => m.run ?? 0)), 3, 'the second suite\'s runs follow the first\'s');
+  const rows = (r: typeof one) => r.tables['mirage_models.csv']!.map((row) => [row.model, row.runs, Number(row.exact_match).toFixed(12)]);
+  assert.deepEqual(rows(two).map((r) => r[2]), rows(one).map((r) => r[2]), 'the same suite twice has the same means');
+  assert.ok(rows(two).every((r) => r[1] === 4));
+  assert.throws(() => reanalyzeMirage([width, { ...width, options: { ...width.options, steps: 10 } }], ['a.json', 'b.json']), /b\.json.*'steps' is 10, expected 5000/);
 });
 
 test('labeller on ideal mirage curves (documented in experiments.md §3): with p linear in log N, EM = p^T is emergent only for long answers', async () => {

@@ -60,7 +60,7 @@ export interface MirageModelSpec {
 }
 
 export interface MirageOptions {
-  /** The model suite, smallest first (default: 1x16, 2x16, 2x24, 2x32, 2x48, 3x48, 4x64). */
+  /** The model suite, smallest first (default: the 2-layer width ladder 2x8, 2x12, 2x16, 2x20, 2x24, 2x32, 2x48). */
   sizes?: MirageModelSpec[];
   /** Digits of each addend (default 4). */
   digits?: number;
@@ -90,14 +90,19 @@ export interface MirageOptions {
   workers?: number;
 }
 
+/**
+ * Default suite: a 2-layer width ladder (3.8K–69K parameters). Depth is held fixed because 3- and 4-layer models
+ * broke through less often than 2-layer ones at this budget, which made every metric uncorrelated with parameters
+ * (docs/experiments.md §3, the depth ladder 1x16…4x64 that was the default before 2026-11-23).
+ */
 export const DEFAULT_MIRAGE_SIZES: MirageModelSpec[] = [
-  { n_layer: 1, d_model: 16, n_head: 2 },
+  { n_layer: 2, d_model: 8, n_head: 2 },
+  { n_layer: 2, d_model: 12, n_head: 2 },
   { n_layer: 2, d_model: 16, n_head: 2 },
+  { n_layer: 2, d_model: 20, n_head: 2 },
   { n_layer: 2, d_model: 24, n_head: 2 },
   { n_layer: 2, d_model: 32, n_head: 4 },
   { n_layer: 2, d_model: 48, n_head: 4 },
-  { n_layer: 3, d_model: 48, n_head: 4 },
-  { n_layer: 4, d_model: 64, n_head: 4 },
 ];
 
 const DEFAULTS = { format: 'plain' as AdditionFormat, positions: 'rotary' as 'learned' | 'rotary', digits: 4, steps: 5000, batch: 32, seqLen: 40, lr: 2e-3, arithmeticShare: 0.8, textBytes: 300_000, nEval: 300, kShot: 1, seed: 0, seeds: 2, workers: 2 };
@@ -467,18 +472,49 @@ export function analyzeMirage(runs: readonly MirageModelResult[], digits: number
   }
   const nRuns = Math.max(...models.map((m) => m.runs));
   if (nRuns > 1) {
-    notes.push(`Every point is the mean of ${nRuns} runs per size (different initialisation and batch order; same corpus and eval problems); the per-run values are in mirage_runs.csv.`);
+    notes.push(`Every point is the mean of ${nRuns} runs per size (runs differ in initialisation and batch order; the runs of one suite share its corpus and eval problems); the per-run values are in mirage_runs.csv.`);
     figures.push({ id: 'mirage-runs-em', title: 'Exact match and per-token accuracy of every run vs parameters', kind: 'scatter', file: 'mirage_runs.csv', x: 'params', y: ['exact_match', 'token_accuracy'], xLog: true });
   }
   return { curves, checks, figures, notes, tables: { 'mirage_models.csv': modelRows, 'mirage_positions.csv': positionRows, 'mirage_curves.csv': curveRows, 'mirage_runs.csv': runRows } };
 }
 
-/** Recompute the analysis of a stored mirage result (same models and metrics, current analysis code). */
-export function reanalyzeMirage(stored: ExperimentResult<MirageOptions, MirageOutcome>): { result: ExperimentResult<MirageOptions, MirageOutcome>; tables: Record<string, Row[]> } {
-  if (stored.experiment !== 'mirage' || !Array.isArray(stored.outcome?.models)) throw new ExperimentError('reanalyze: not a mirage result (experiment must be "mirage" with outcome.models)');
-  const a = analyzeMirage(stored.outcome.models, stored.options.digits ?? DEFAULTS.digits);
+/** A mirage result as stored in mirage.json. */
+export type StoredMirage = ExperimentResult<MirageOptions, MirageOutcome>;
+
+/** Options that must agree for stored suites to be pooled (everything but the seeds and the worker count). */
+const POOL_KEYS = ['digits', 'format', 'positions', 'steps', 'batch', 'seqLen', 'lr', 'arithmeticShare', 'textBytes', 'nEval', 'kShot'] as const;
+
+/**
+ * Recompute the analysis of stored mirage results (same models and metrics, current analysis code). Several
+ * results are pooled into one suite, as if they were runs of one experiment: their runs are renumbered, and each
+ * point is the mean over all runs of a size. Pooled suites may differ only in `seed` (corpus sample, eval
+ * problems, initialisations); every other training option must agree.
+ */
+export function reanalyzeMirage(storedList: StoredMirage | readonly StoredMirage[], names?: readonly string[]): { result: StoredMirage; tables: Record<string, Row[]> } {
+  const list: readonly StoredMirage[] = Array.isArray(storedList) ? storedList : [storedList as StoredMirage];
+  if (list.length === 0) throw new ExperimentError('reanalyze: no stored result given');
+  const name = (k: number) => names?.[k] ?? `result ${k + 1}`;
+  list.forEach((st, k) => {
+    if (st.experiment !== 'mirage' || !Array.isArray(st.outcome?.models)) throw new ExperimentError(`reanalyze: ${name(k)} is not a mirage result (experiment must be "mirage" with outcome.models)`);
+  });
+  const first = list[0]!;
+  const models: MirageModelResult[] = [];
+  let offset = 0;
+  list.forEach((st, k) => {
+    for (const key of POOL_KEYS) {
+      const a = (first.options as Record<string, unknown>)[key], b = (st.options as Record<string, unknown>)[key];
+      if (JSON.stringify(a) !== JSON.stringify(b)) throw new ExperimentError(`reanalyze: cannot pool ${name(k)} with ${name(0)}: option '${key}' is ${JSON.stringify(b)}, expected ${JSON.stringify(a)} (pooled suites may differ only in seed)`);
+    }
+    const runs = Math.max(0, ...st.outcome.models.map((m) => (m.run ?? 0) + 1));
+    for (const m of st.outcome.models) models.push({ ...m, run: (m.run ?? 0) + offset });
+    offset += runs;
+  });
+  const a = analyzeMirage(models, first.options.digits ?? DEFAULTS.digits);
+  const seconds = list.reduce((t, st) => t + st.seconds, 0);
+  const pooled = list.length > 1 ? [`Pooled from ${list.length} suites (seeds ${list.map((st) => st.options.seed ?? 0).join(', ')}): each seed has its own corpus sample and eval problems, so the runs of a size differ in those too.`] : [];
   return {
-    result: { ...stored, outcome: { ...stored.outcome, curves: a.curves, checks: a.checks }, figures: a.figures, notes: [...a.notes, `Re-analysed on ${new Date().toISOString()} from the stored per-model metrics (training took ${stored.seconds.toFixed(0)} s).`] },
+    result: { ...first, options: list.length > 1 ? { ...first.options, seed: undefined, seeds: offset } : first.options, seconds, outcome: { ...first.outcome, models, curves: a.curves, checks: a.checks }, figures: a.figures,
+      notes: [...a.notes, ...pooled, `Re-analysed on ${new Date().toISOString()} from the stored per-model metrics (training took ${seconds.toFixed(0)} s).`] },
     tables: a.tables,
   };
 }

@@ -5,7 +5,7 @@ import { register as data } from './data.ts';
 import { register as store } from './store.ts';
 import { register as scaling } from './scaling.ts';
 import { register as emergence } from './emergence.ts';
-import { register as memorization, registerMemorizationExperiments } from './memorization.ts';
+import { register as memorization } from './memorization.ts';
 import { register as report } from './report.ts';
 import { register as study } from './study.ts';
 import { register as interop } from './interop.ts';
@@ -20,8 +20,5 @@ program
   .showHelpAfterError();
 
 for (const register of [study, engine, data, store, scaling, emergence, experiment, memorization, phenomena, report, interop]) register(program);
-// `lmlab experiment memorization|extraction` live with the memorization commands (they import experiment.ts's figure
-// renderer, so experiment.ts cannot register them without an import cycle)
-registerMemorizationExperiments(program.commands.find((c) => c.name() === 'experiment')!);
 
 await program.parseAsync(process.argv);

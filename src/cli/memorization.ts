@@ -20,7 +20,7 @@ import {
 import { estimateUniqueMemorized, runExtraction, shardIndex, type ExtractionReport, type GenerationPlan, type PromptSource, type SamplingStrategy } from '../memorization/extract.ts';
 import { canaryExposures, canaryFormat } from '../memorization/canaries.ts';
 import { runExtractionExperiment, runMemorizationExperiment, type ModelShape } from '../memorization/experiments.ts';
-import { experimentFlags, experimentLogger, finishExperiment } from './experiment.ts';
+import { experimentFlags, experimentLogger, finishExperiment } from './experiment-common.ts';
 import { action, pickBackend } from './util.ts';
 import { buildSuffixArrayIndex, SuffixArrayIndex, type TokenDtype } from '../memorization/index-file.ts';
 import { parseTokenList, readBoundaryFile, readTokenFile } from '../memorization/token-file.ts';

@@ -425,7 +425,8 @@ export function analyzeMirage(runs: readonly MirageModelResult[], digits: number
     const by = (k: string) => curves.find((c) => c.axis === axis && c.metric === k)!;
     const em = by('exact_match'), ted = by('token_edit_distance'), ll = by('target_loglik');
     const linear = curves.filter((c) => c.axis === axis && c.linear && Number.isFinite(c.breakthroughness));
-    const top = linear.reduce((a, c) => (c.breakthroughness > a.breakthroughness ? c : a), linear[0]!);
+    // no finite linear B (every linear curve failed to analyse): nothing to compare EM with, so the check fails
+    const top = linear.reduce<{ breakthroughness: number; metric: string }>((a, c) => (c.breakthroughness > a.breakthroughness ? c : a), linear[0] ?? { breakthroughness: NaN, metric: 'none' });
     const mtp = by('mean_token_prob');
     const shape = em.label === 'emergent' && (ted.label === 'smooth' || ll.label === 'smooth');
     return {

@@ -12,7 +12,7 @@
 /** Node flags for a child process that runs `entry` (a .ts file), followed by the entry and its arguments. */
 export function tsChildArgs(entry: string, args: readonly string[] = []): string[] {
   const flags = [...process.execArgv];
-  const hasTsx = flags.some((f, i) => /tsx/.test(f) && (f.startsWith('--import') || f.startsWith('--loader') || /^--(import|loader|require)$/.test(flags[i - 1] ?? '')));
-  if (!hasTsx) flags.push('--import', import.meta.resolve('tsx/esm'));
+  // `--import tsx`, `--import=tsx/esm`, `--loader tsx`, …: any flag naming tsx means the loader is already there
+  if (!flags.some((f) => f.includes('tsx'))) flags.push('--import', import.meta.resolve('tsx/esm'));
   return [...flags, entry, ...args];
 }

@@ -63,6 +63,9 @@ test('mirage runs in worker processes equal the same runs trained in this proces
   assert.notEqual(a[0]!.valLoss, a[1]!.valLoss, 'the two runs of a size differ');
 });
 
+/** A mirage result stored under docs/experiments/<dir>/. */
+const load = (dir: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/experiments', dir, 'mirage.json'), 'utf8')) as StoredMirage;
+
 test('npx lmlab experiment mirage --workers 2: the worker processes start without tsx in the node flags', () => {
   // bin/lmlab.js registers tsx from inside the program, so process.execArgv is empty; the workers must get the loader anyway.
   const dir = mkdtempSync(join(tmpdir(), 'lmlab-mirage-bin-'));
@@ -80,7 +83,6 @@ test('npx lmlab experiment mirage --workers 2: the worker processes start withou
 });
 
 test('the mirage check on the stored runs (docs/experiments): width ladder passes with the linear metrics, fails with mean token probability counted; depth ladder fails', () => {
-  const load = (d: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/experiments', d, 'mirage.json'), 'utf8')) as StoredMirage;
   const width = reanalyzeMirage(load('mirage-width')).result.outcome.checks;
   for (const axis of ['params', 'val_loss'] as const) {
     const c = width[axis];
@@ -100,7 +102,7 @@ test('the mirage check on the stored runs (docs/experiments): width ladder passe
 });
 
 test('reanalyzeMirage pools stored suites: runs renumbered, per-size means over all runs, suites with different training options refused', () => {
-  const width = JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/experiments/mirage-width/mirage.json'), 'utf8')) as StoredMirage;
+  const width = load('mirage-width');
   const one = reanalyzeMirage(width), two = reanalyzeMirage([width, width], ['a.json', 'b.json']);
   assert.deepEqual(two.result.outcome.models.map((m) => m.run).slice(0, 2), [0, 1]);
   assert.equal(Math.max(...two.result.outcome.models.map((m) => m.run ?? 0)), 3, 'the second suite\'s runs follow the first\'s');
